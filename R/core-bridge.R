@@ -1,0 +1,70 @@
+# Builds the plain lists the C++ glue reads (src/r_convert.cpp) from R-side objects.
+
+core_model_config <- function(data, likelihoods, latent_dim, options) {
+    weights <- options$modality_weights
+    modalities <- lapply(names(data$modalities), function(nm) {
+        m <- data$modalities[[nm]]
+        list(name = nm, n_features = length(m$features), likelihood = m$likelihood,
+            log_input = options$log_input && m$likelihood %in% count_likelihoods,
+            coef = if (!is.null(weights) && nm %in% names(weights)) weights[[nm]] else 1,
+            n_layers_encoder = options$n_layers_encoder,
+            n_hidden_encoder = options$n_hidden_encoder,
+            n_layers_decoder = options$n_layers_decoder,
+            n_hidden_decoder = options$n_hidden_decoder)
+    })
+    names(modalities) <- names(data$modalities)
+    n_groups <- if (is.null(data$integrate_on)) 1L else length(data$levels[[data$integrate_on]])
+    list(modalities = modalities, latent_dim = as.integer(latent_dim),
+        cond_dim = options$cond_dim,
+        categorical_levels = as.integer(lengths(data$levels)),
+        n_continuous = length(data$continuous), n_groups = as.integer(n_groups),
+        dropout = options$dropout, condition_encoders = options$condition_encoders,
+        condition_decoders = options$condition_decoders, mixing = options$mixing)
+}
+
+core_train_config <- function(data, max_epochs, batch_size, lr, seed, options) {
+    integrating <- !is.null(data$integrate_on)
+    list(max_epochs = as.integer(max_epochs), batch_size = as.integer(batch_size),
+        lr = lr, weight_decay = options$weight_decay, adam_eps = options$adam_eps,
+        train_size = options$train_size, early_stopping = options$early_stopping,
+        patience = options$patience,
+        n_epochs_kl_warmup = as.integer(options$n_epochs_kl_warmup %||% -1L),
+        recon_coef = options$recon_coef, kl_coef = options$kl_coef,
+        integ_coef = if (integrating || options$alignment %in% c("marginal", "both")) options$integ_coef else 0,
+        alignment = options$alignment,
+        stratified_batches = options$stratified_batches && integrating,
+        seed = as.double(seed))
+}
+
+core_data <- function(data) {
+    modalities <- lapply(data$modalities, function(m) {
+        if (m$sparse) {
+            list(sparse = TRUE, p = m$data@p, i = m$data@i, x = m$data@x, present = m$present)
+        } else {
+            list(sparse = FALSE, x = m$data, present = m$present)
+        }
+    })
+    list(n_cells = length(data$cells), modalities = unname(modalities),
+        categorical = unname(lapply(data$categorical, as.integer)),
+        continuous = unname(data$continuous),
+        group = if (is.null(data$group)) NULL else as.integer(data$group))
+}
+
+# A seed for LibTorch from R's RNG, so that set.seed() reproduces a run.
+draw_seed <- function(seed) {
+    if (!is.null(seed)) {
+        check_count(seed, min = 0)
+        return(as.double(seed))
+    }
+    as.double(sample.int(.Machine$integer.max, 1L))
+}
+
+resolve_device <- function(device, call = rlang::caller_env()) {
+    if (!is.character(device) || length(device) != 1) {
+        mg_abort("{.arg device} must be {.val auto}, {.val cpu} or {.val cuda}.", call = call)
+    }
+    tryCatch(mg_resolve_device(device), error = function(e) {
+        mg_abort(c("Cannot use device {.val {device}}.", "x" = conditionMessage(e),
+            "i" = "Use {.code device = \"cpu\"}, or see {.fn multigrade_torch_info}."), call = call)
+    })
+}

@@ -1,0 +1,340 @@
+# Validates user matrices and covariates and turns them into the plain structure the
+# core reads ("mg_data"). Cells are in columns. Nothing here changes the user's data:
+# problems are reported as classed errors that name the modality, the cells and the fix.
+
+likelihood_names <- c("nb", "zinb", "mse", "bernoulli")
+count_likelihoods <- c("nb", "zinb")
+
+# Coerces one modality to a dgCMatrix or a dense double matrix, features x cells.
+as_modality_matrix <- function(m, name, call) {
+    if (inherits(m, "dgCMatrix") || (is.matrix(m) && is.numeric(m))) {
+        if (is.matrix(m) && storage.mode(m) != "double") storage.mode(m) <- "double"
+        return(m)
+    }
+    if (inherits(m, "Matrix") || inherits(m, "DelayedArray") || is.data.frame(m)) {
+        converted <- tryCatch(methods::as(as.matrix(m), "dgCMatrix"), error = function(e) NULL)
+        if (inherits(m, "sparseMatrix")) {
+            converted <- tryCatch(methods::as(methods::as(m, "CsparseMatrix"), "dgCMatrix"),
+                error = function(e) converted)
+        }
+        if (!is.null(converted)) return(converted)
+    }
+    mg_abort(c("Modality {.val {name}} must be a numeric matrix or a sparse {.cls dgCMatrix}.",
+        "x" = "It is a {.cls {class(m)}}."), call = call)
+}
+
+check_modality_list <- function(x, call) {
+    if (!is.list(x) || length(x) == 0) {
+        mg_abort(c("{.arg x} must be a named list of feature x cell matrices.",
+            "i" = "For example {.code list(rna = counts, adt = clr)}."), call = call)
+    }
+    nms <- names(x)
+    if (is.null(nms) || any(nms == "") || anyDuplicated(nms)) {
+        mg_abort("Every modality in {.arg x} needs a unique name, e.g. {.code list(rna = ..., adt = ...)}.",
+            call = call)
+    }
+    if (any(grepl("/", nms, fixed = TRUE))) {
+        mg_abort("Modality names cannot contain {.val /}: {.val {nms}}.", call = call)
+    }
+}
+
+# All modalities must describe the same cells, in the same order.
+resolve_cells <- function(mats, n_expected, call) {
+    n_cells <- vapply(mats, ncol, integer(1))
+    if (is.null(n_expected)) n_expected <- n_cells[[1]]
+    if (any(n_cells != n_expected)) {
+        flipped <- names(mats)[vapply(mats, nrow, integer(1)) == n_expected & n_cells != n_expected]
+        hint <- if (length(flipped) > 0) {
+            c("i" = "Modality {.val {flipped}} has cells in rows; cells must be in columns: use {.code t()}.")
+        }
+        mg_abort(c("All modalities must have the same cells (columns).",
+            "x" = "Cells per modality: {paste(names(mats), n_cells, sep = ' = ', collapse = ', ')}; expected {n_expected}.",
+            hint), call = call)
+    }
+    cells <- NULL
+    for (nm in names(mats)) {
+        cn <- colnames(mats[[nm]])
+        if (is.null(cn)) next
+        if (is.null(cells)) {
+            cells <- cn
+        } else if (!identical(cn, cells)) {
+            n_diff <- sum(cn != cells)
+            mg_abort(c("Cell names of modality {.val {nm}} differ from those of {.val {names(mats)[1]}}.",
+                "x" = "{n_diff} of {length(cells)} column name{?s} differ.",
+                "i" = "Put the same cells in the same order in every modality (NA columns mark a missing modality)."),
+                call = call)
+        }
+    }
+    if (is.null(cells)) cells <- paste0("cell", seq_len(n_expected))
+    if (anyDuplicated(cells)) {
+        mg_abort("Cell names must be unique; {.val {cells[anyDuplicated(cells)]}} is repeated.", call = call)
+    }
+    cells
+}
+
+# Presence of each modality per cell: the `present` argument, or all-NA columns.
+resolve_presence <- function(mats, present, cells, call, absent = character()) {
+    pres <- matrix(TRUE, length(cells), length(mats), dimnames = list(cells, names(mats)))
+    for (nm in names(mats)) {
+        m <- mats[[nm]]
+        na_per_cell <- if (inherits(m, "dgCMatrix")) {
+            Matrix::colSums(is.na(m))
+        } else {
+            colSums(is.na(m))
+        }
+        all_na <- na_per_cell == nrow(m) & nrow(m) > 0
+        partial <- na_per_cell > 0 & !all_na
+        if (any(partial)) {
+            mg_abort(c("Modality {.val {nm}} has NA/NaN values in {sum(partial)} cell{?s} that are otherwise measured.",
+                "i" = "A missing modality is a column that is entirely NA; fix or remove the other NA values."),
+                call = call)
+        }
+        pres[, nm] <- !all_na
+    }
+    if (!is.null(present)) {
+        if (is.list(present) && !is.data.frame(present)) present <- do.call(cbind, present)
+        present <- as.matrix(present)
+        if (!is.logical(present) || nrow(present) != length(cells) ||
+            is.null(colnames(present)) || !all(colnames(present) %in% names(mats)) || anyNA(present)) {
+            mg_abort(c("{.arg present} must be a logical cells x modalities matrix (or named list of logical vectors) without NA.",
+                "i" = "Its columns must be modality names: {.val {names(mats)}}."), call = call)
+        }
+        if (!is.null(rownames(present)) && !identical(rownames(present), cells)) {
+            mg_abort("The rows of {.arg present} must be the cells, in the order of the matrices.", call = call)
+        }
+        pres[, colnames(present)] <- pres[, colnames(present)] & present
+    }
+    pres[, absent] <- FALSE
+    none <- rowSums(pres) == 0
+    if (any(none)) {
+        mg_abort(c("{sum(none)} cell{?s} ha{?s/ve} no measured modality, e.g. {.val {head(cells[none], 3)}}.",
+            "i" = "Remove them before training."), call = call)
+    }
+    pres
+}
+
+# Default likelihood by modality name, else by the values.
+guess_likelihood <- function(name, m) {
+    key <- tolower(name)
+    if (grepl("^(rna|gex|sct|gene|expr|counts)", key)) return("nb")
+    if (grepl("^(adt|prot|cite|antibod)", key)) return("mse")
+    if (grepl("^(atac|peak|chrom|acc)", key)) return("bernoulli")
+    v <- if (inherits(m, "dgCMatrix")) m@x else as.vector(m)
+    v <- v[!is.na(v)]
+    if (length(v) > 0 && all(v %in% c(0, 1))) return("bernoulli")
+    if (length(v) > 0 && all(v >= 0) && all(v == round(v))) return("nb")
+    "mse"
+}
+
+resolve_likelihoods <- function(likelihoods, mats, verbose, call) {
+    if (is.null(likelihoods)) {
+        likelihoods <- vapply(names(mats), function(nm) guess_likelihood(nm, mats[[nm]]), character(1))
+        mg_inform(c("i" = "Likelihoods: {paste(names(likelihoods), likelihoods, sep = ' = ', collapse = ', ')} (set {.arg likelihoods} to change)."),
+            verbose)
+        return(likelihoods)
+    }
+    likelihoods <- unlist(likelihoods)
+    if (is.null(names(likelihoods)) && length(likelihoods) == length(mats)) names(likelihoods) <- names(mats)
+    missing <- setdiff(names(mats), names(likelihoods))
+    if (length(missing) > 0) {
+        mg_abort("{.arg likelihoods} has no entry for modalit{?y/ies} {.val {missing}}.", call = call)
+    }
+    likelihoods <- tolower(likelihoods[names(mats)])
+    likelihoods[likelihoods == "bce"] <- "bernoulli"
+    bad <- setdiff(likelihoods, likelihood_names)
+    if (length(bad) > 0) {
+        mg_abort("Unknown likelihood{?s} {.val {bad}}; use one of {.val {likelihood_names}}.", call = call)
+    }
+    likelihoods
+}
+
+# Values of the measured cells must suit the likelihood.
+check_values <- function(m, name, likelihood, present, call) {
+    v <- if (inherits(m, "dgCMatrix")) m[, present, drop = FALSE]@x else m[, present]
+    if (any(!is.finite(v))) {
+        mg_abort("Modality {.val {name}} contains NaN or infinite values in measured cells.", call = call)
+    }
+    if (likelihood %in% count_likelihoods) {
+        if (any(v < 0)) {
+            mg_abort(c("Modality {.val {name}} uses the {.val {likelihood}} likelihood but has negative values.",
+                "i" = "Count likelihoods need raw counts (e.g. the counts layer); use {.val mse} for normalised data."),
+                call = call)
+        }
+        if (any(v != round(v))) {
+            mg_warn("Modality {.val {name}} uses the {.val {likelihood}} likelihood but has non-integer values; raw counts are expected.")
+        }
+    }
+    if (likelihood == "bernoulli" && any(v < 0 | v > 1)) {
+        mg_abort(c("Modality {.val {name}} uses the {.val bernoulli} likelihood but has values outside [0, 1].",
+            "i" = "Binarise it first, e.g. {.code (x > 0) * 1}."), call = call)
+    }
+}
+
+# Covariates as a data frame with one row per cell.
+as_covariate_frame <- function(cov, cells, arg, call) {
+    if (is.null(cov)) return(data.frame(row.names = cells)[, 0, drop = FALSE])
+    if (is.data.frame(cov)) {
+        frame <- cov
+    } else if (is.atomic(cov) || is.factor(cov)) {
+        frame <- data.frame(cov, stringsAsFactors = FALSE)
+        names(frame) <- arg
+    } else {
+        mg_abort("{.arg {arg}} must be a vector with one value per cell or a data frame.", call = call)
+    }
+    if (nrow(frame) != length(cells)) {
+        mg_abort("{.arg {arg}} has {nrow(frame)} value{?s} but there are {length(cells)} cells.", call = call)
+    }
+    if (!is.null(rownames(frame)) && !identical(rownames(frame), as.character(seq_len(nrow(frame)))) &&
+        !identical(rownames(frame), cells)) {
+        if (all(cells %in% rownames(frame))) {
+            frame <- frame[cells, , drop = FALSE]
+        } else {
+            mg_abort("The row names of {.arg {arg}} do not match the cell names.", call = call)
+        }
+    }
+    for (nm in names(frame)) {
+        if (anyNA(frame[[nm]])) {
+            mg_abort("Covariate {.val {nm}} has NA values in {sum(is.na(frame[[nm]]))} cell{?s}.", call = call)
+        }
+    }
+    frame
+}
+
+# Integer codes (0-based) against known levels; unknown levels are an error.
+encode_levels <- function(values, levels, name, call) {
+    values <- as.character(values)
+    codes <- match(values, levels)
+    if (anyNA(codes)) {
+        unknown <- unique(values[is.na(codes)])
+        mg_abort(c("Covariate {.val {name}} has level{?s} the model was not trained with: {.val {unknown}}.",
+            "i" = "Known levels: {.val {levels}}.",
+            "i" = "New batches are mapped onto a reference with {.fn MapToReference} (not by {.fn predict})."),
+            class = "unknown_level", call = call)
+    }
+    codes - 1L
+}
+
+covariate_levels <- function(values) {
+    if (is.factor(values)) levels(droplevels(values)) else sort(unique(as.character(values)))
+}
+
+# Builds the mg_data structure. With `model`, features and covariate levels follow it.
+prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
+                         integrate_on = NULL, present = NULL, model = NULL,
+                         verbose = TRUE, call = rlang::caller_env()) {
+    check_modality_list(x, call)
+    mats <- Map(as_modality_matrix, x, names(x), MoreArgs = list(call = call))
+    absent <- character()
+    if (!is.null(model)) {
+        mats <- align_to_model(mats, model, call)
+        absent <- attr(mats, "absent")
+    }
+    cells <- resolve_cells(mats, NULL, call)
+    pres <- resolve_presence(mats, present, cells, call, absent)
+    if (is.null(model)) {
+        likelihoods <- resolve_likelihoods(likelihoods, mats, verbose, call)
+    } else {
+        likelihoods <- vapply(model$modalities, `[[`, "", "likelihood")
+        pres <- pres[, names(mats), drop = FALSE]
+    }
+
+    modalities <- lapply(names(mats), function(nm) {
+        m <- mats[[nm]]
+        measured <- pres[, nm]
+        if (is.null(rownames(m))) rownames(m) <- paste0(nm, "_", seq_len(nrow(m)))
+        if (anyDuplicated(rownames(m))) {
+            mg_abort("Feature names of modality {.val {nm}} must be unique.", call = call)
+        }
+        if (any(measured)) check_values(m, nm, likelihoods[[nm]], measured, call)
+        list(name = nm, features = rownames(m), likelihood = likelihoods[[nm]],
+            sparse = inherits(m, "dgCMatrix"), data = zero_absent(m, measured),
+            present = as.integer(measured))
+    })
+    names(modalities) <- names(mats)
+
+    batch <- as_covariate_frame(batch, cells, "batch", call)
+    continuous <- as_covariate_frame(continuous, cells, "continuous", call)
+    levels <- if (is.null(model)) lapply(batch, covariate_levels) else model$covariates$categorical
+    if (!is.null(model)) batch <- match_covariates(batch, names(levels), "batch", call)
+    codes <- Map(encode_levels, batch[names(levels)], levels, names(levels), MoreArgs = list(call = call))
+    cont_names <- if (is.null(model)) names(continuous) else model$covariates$continuous
+    if (!is.null(model)) continuous <- match_covariates(continuous, cont_names, "continuous", call)
+    for (nm in cont_names) {
+        if (!is.numeric(continuous[[nm]]) || any(!is.finite(continuous[[nm]]))) {
+            mg_abort("Continuous covariate {.val {nm}} must be finite numbers.", call = call)
+        }
+    }
+
+    integrate_on <- if (is.null(model)) resolve_integrate_on(integrate_on, names(levels), call) else model$covariates$integrate_on
+    group <- if (is.null(integrate_on)) NULL else codes[[integrate_on]]
+    structure(list(cells = cells, modalities = modalities, categorical = codes,
+        levels = levels, continuous = lapply(continuous[cont_names], as.double),
+        integrate_on = integrate_on, group = group), class = "mg_data")
+}
+
+# With newdata: modalities and features matched to the trained model by name.
+align_to_model <- function(mats, model, call) {
+    known <- names(model$modalities)
+    unknown <- setdiff(names(mats), known)
+    if (length(unknown) > 0) {
+        mg_abort("The model has no modalit{?y/ies} {.val {unknown}}; it knows {.val {known}}.", call = call)
+    }
+    n_cells <- ncol(mats[[1]])
+    cells <- colnames(mats[[1]])
+    out <- lapply(known, function(nm) {
+        features <- model$modalities[[nm]]$features
+        m <- mats[[nm]]
+        if (is.null(m)) {
+            # A modality the new data lacks: absent for every cell.
+            return(Matrix::sparseMatrix(i = integer(0), j = integer(0), x = numeric(0),
+                dims = c(length(features), n_cells), dimnames = list(features, cells)))
+        }
+        if (is.null(rownames(m))) {
+            if (nrow(m) != length(features)) {
+                mg_abort("Modality {.val {nm}} has {nrow(m)} features but the model was trained on {length(features)}.",
+                    call = call)
+            }
+            rownames(m) <- features
+        }
+        missing <- setdiff(features, rownames(m))
+        if (length(missing) > 0) {
+            mg_abort(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features, e.g. {.val {head(missing, 3)}}.",
+                "i" = "Give the same features as in training (extra ones are ignored)."), call = call)
+        }
+        m[features, , drop = FALSE]
+    })
+    names(out) <- known
+    attr(out, "absent") <- setdiff(known, names(mats))
+    out
+}
+
+match_covariates <- function(frame, needed, arg, call) {
+    missing <- setdiff(needed, names(frame))
+    if (length(missing) > 0) {
+        mg_abort(c("{.arg {arg}} lacks the covariate{?s} the model was trained with: {.val {missing}}.",
+            "i" = "Give them as in training, e.g. a data frame with column{?s} {.val {needed}}."), call = call)
+    }
+    frame[, needed, drop = FALSE]
+}
+
+resolve_integrate_on <- function(integrate_on, batch_names, call) {
+    if (isFALSE(integrate_on)) return(NULL)
+    if (is.null(integrate_on)) return(if (length(batch_names) > 0) batch_names[[1]] else NULL)
+    if (!is.character(integrate_on) || length(integrate_on) != 1 || !integrate_on %in% batch_names) {
+        mg_abort(c("{.arg integrate_on} must name one of the {.arg batch} covariates.",
+            "i" = "Batch covariates: {.val {batch_names}}."), call = call)
+    }
+    integrate_on
+}
+
+# Absent cells are zero-filled for the core (their presence flag is 0).
+zero_absent <- function(m, measured) {
+    if (all(measured)) return(m)
+    if (inherits(m, "dgCMatrix")) {
+        m[, !measured] <- 0
+        m <- Matrix::drop0(m)
+        return(methods::as(m, "dgCMatrix"))
+    }
+    m[, !measured] <- 0
+    m
+}

@@ -1,0 +1,166 @@
+# The multigrade_model S3 class: configuration, weights, feature names, covariate
+# levels, training history, seed and versions; plain R data, so it survives saveRDS().
+
+new_multigrade_model <- function(data, model_config, train_config, fit, options, device, seed) {
+    modalities <- lapply(data$modalities, function(m) {
+        list(features = m$features, likelihood = m$likelihood, n_cells = sum(m$present))
+    })
+    info <- mg_runtime_info()
+    structure(list(
+        config = model_config, train_config = train_config, options = unclass(options),
+        modalities = modalities,
+        covariates = list(categorical = data$levels, continuous = names(data$continuous),
+            integrate_on = data$integrate_on),
+        weights = fit$weights, history = fit$history,
+        cells = data$cells, validation_cells = data$cells[fit$validation_cells],
+        embedding = NULL, seed = seed, device = device,
+        training_seconds = fit$seconds, interrupted = fit$interrupted,
+        versions = list(multigrade = as.character(utils::packageVersion("multigrade")),
+            libtorch = info$torch_version, R = as.character(getRversion()))
+    ), class = "multigrade_model")
+}
+
+#' Latent embedding of cells with a trained model
+#'
+#' The joint posterior mean (deterministic) of each cell. Without `newdata`,
+#' the embedding of the training cells.
+#'
+#' @param object A `multigrade_model`.
+#' @param newdata `NULL`, or a named list of feature x cell matrices like the
+#'   training input. Features are matched by name; a modality may be left out
+#'   (its cells are embedded from the others).
+#' @param batch,continuous,present Covariates of `newdata` and its presence
+#'   mask, given as in training (levels must be known to the model).
+#' @param type `"latent"` (posterior mean) or `"logvar"` (posterior
+#'   log-variance).
+#' @param device,n_threads Where to compute (default: as in training).
+#' @param data Internal: already prepared data.
+#' @param ... Unused.
+#' @return A cells x `latent_dim` matrix with cell names as row names.
+#' @examples
+#' cite <- multigrade_example("cite")
+#' model <- RunMultigrade(list(rna = cite$rna, adt = cite$adt), batch = cite$obs$batch,
+#'     max_epochs = 3, seed = 1, verbose = FALSE)
+#' rna_only <- predict(model, newdata = list(rna = cite$rna), batch = cite$obs$batch)
+#' dim(rna_only)
+#' @export
+predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, continuous = NULL,
+                                     present = NULL, type = c("latent", "logvar"),
+                                     device = NULL, n_threads = NULL, data = NULL, ...) {
+    type <- match.arg(type)
+    if (is.null(newdata) && is.null(data) && type == "latent" && !is.null(object$embedding)) {
+        return(object$embedding)
+    }
+    if (is.null(data)) {
+        if (is.null(newdata)) {
+            mg_abort(c("The model holds no training data; give {.arg newdata}."))
+        }
+        data <- prepare_data(newdata, batch = batch, continuous = continuous,
+            present = present, model = object, verbose = FALSE)
+    }
+    device <- resolve_device(device %||% object$device)
+    n_threads <- n_threads %||% object$options$n_threads %||% default_threads()
+    out <- mg_encode(object$config, object$weights, core_data(data), device, as.integer(n_threads))
+    value <- if (type == "latent") out$mean else out$logvar
+    dimnames(value) <- list(data$cells, paste0("multigrade_", seq_len(ncol(value))))
+    value
+}
+
+#' @export
+print.multigrade_model <- function(x, ...) {
+    mods <- vapply(names(x$modalities), function(nm) {
+        m <- x$modalities[[nm]]
+        sprintf("%s (%d features, %s)", nm, length(m$features), m$likelihood)
+    }, character(1))
+    cli::cli_text("{.cls multigrade_model}: {length(x$cells)} cells, latent dimension {x$config$latent_dim}")
+    cli::cli_bullets(c("*" = "Modalities: {paste(mods, collapse = '; ')}",
+        "*" = "Covariates: {if (length(x$covariates$categorical)) paste(names(x$covariates$categorical), collapse = ', ') else 'none'}{if (!is.null(x$covariates$integrate_on)) paste0(' (integrating on ', x$covariates$integrate_on, ')') else ''}",
+        "*" = "Trained {nrow(x$history)} epoch{?s} on {x$device}; final validation reconstruction {format(signif(utils::tail(x$history$validation_reconstruction, 1), 5))}"))
+    invisible(x)
+}
+
+#' @export
+summary.multigrade_model <- function(object, ...) {
+    h <- object$history
+    best <- if (nrow(h) && !all(is.na(h$validation_reconstruction))) which.min(h$validation_reconstruction) else NA
+    structure(list(
+        n_cells = length(object$cells),
+        modalities = data.frame(modality = names(object$modalities),
+            likelihood = vapply(object$modalities, `[[`, "", "likelihood"),
+            features = vapply(object$modalities, function(m) length(m$features), 1L),
+            cells_measured = vapply(object$modalities, `[[`, 1L, "n_cells"), row.names = NULL),
+        covariates = lengths(object$covariates$categorical),
+        integrate_on = object$covariates$integrate_on,
+        epochs = nrow(h), best_epoch = if (is.na(best)) NA else h$epoch[best],
+        best_validation_reconstruction = if (is.na(best)) NA else h$validation_reconstruction[best],
+        cells_per_second = if (nrow(h)) sum(h$cells_seen) / max(sum(h$seconds), 1e-9) else NA,
+        n_parameters = sum(lengths(object$weights)),
+        seed = object$seed, device = object$device, versions = object$versions),
+        class = "summary.multigrade_model")
+}
+
+#' @export
+print.summary.multigrade_model <- function(x, ...) {
+    cli::cli_text("{.strong multigrade model} ({x$n_parameters} parameters, seed {x$seed}, {x$device})")
+    print(x$modalities, row.names = FALSE)
+    cli::cli_bullets(c("*" = "Epochs: {x$epochs}; best validation reconstruction {format(signif(x$best_validation_reconstruction, 5))} at epoch {x$best_epoch}",
+        "*" = "Training speed: {format(round(x$cells_per_second))} cells/s",
+        "*" = "Versions: multigrade {x$versions$multigrade}, LibTorch {x$versions$libtorch}"))
+    invisible(x)
+}
+
+#' Plot the training history
+#'
+#' Training and validation loss per epoch.
+#'
+#' @param x A `multigrade_model`.
+#' @param which `"reconstruction"` or `"loss"` (total objective).
+#' @param ... Passed to [graphics::plot()].
+#' @return `x`, invisibly.
+#' @examples
+#' cite <- multigrade_example("cite")
+#' model <- RunMultigrade(list(rna = cite$rna, adt = cite$adt), max_epochs = 5,
+#'     seed = 1, verbose = FALSE)
+#' plot(model)
+#' @export
+plot.multigrade_model <- function(x, which = c("reconstruction", "loss"), ...) {
+    which <- match.arg(which)
+    h <- x$history
+    if (nrow(h) == 0) mg_abort("The model has no training history to plot.", class = "model")
+    train <- if (which == "loss") h$train_loss else h$train_reconstruction
+    val <- if (which == "loss") h$validation_loss else h$validation_reconstruction
+    range_y <- range(c(train, val), na.rm = TRUE)
+    graphics::plot(h$epoch, train, type = "l", col = "black", ylim = range_y, xlab = "epoch",
+        ylab = paste(which, "per cell"), main = "multigrade training", ...)
+    if (!all(is.na(val))) graphics::lines(h$epoch, val, col = "firebrick")
+    graphics::legend("topright", legend = c("train", "validation"),
+        col = c("black", "firebrick"), lty = 1, bty = "n")
+    invisible(x)
+}
+
+#' Get the trained model back from an object
+#'
+#' @param object A Seurat object or SingleCellExperiment on which
+#'   [RunMultigrade()] was run.
+#' @param reduction Name of the reduction that holds the model (Seurat:
+#'   `"multigrade"`, SingleCellExperiment: `"MULTIGRADE"`).
+#' @return The `multigrade_model`.
+#' @export
+GetMultigradeModel <- function(object, reduction = NULL) {
+    model <- NULL
+    if (inherits(object, "Seurat")) {
+        reduction <- reduction %||% "multigrade"
+        if (reduction %in% names(object@reductions)) {
+            model <- SeuratObject::Misc(object[[reduction]], slot = "model")
+        }
+    } else if (inherits(object, "SingleCellExperiment")) {
+        model <- S4Vectors::metadata(object)$multigrade[[reduction %||% "MULTIGRADE"]]
+    } else {
+        mg_abort("{.fn GetMultigradeModel} takes a Seurat object or a SingleCellExperiment.")
+    }
+    if (!inherits(model, "multigrade_model")) {
+        mg_abort("No multigrade model found under {.val {reduction}}; run {.fn RunMultigrade} first.",
+            class = "model")
+    }
+    model
+}

@@ -1,0 +1,125 @@
+#' Advanced settings for RunMultigrade
+#'
+#' Everything that is not a main argument of [RunMultigrade()]. The defaults
+#' are those of the reference implementation (Multigrate's `MultiVAE`), except
+#' where noted: the embedding is the posterior mean, early stopping restores the
+#' best weights, MMD alignment is on whenever there is an `integrate_on`
+#' covariate, count modalities are log1p-transformed on the encoder side and
+#' size factors are computed per count modality.
+#'
+#' @param n_layers_encoder,n_hidden_encoder Blocks and width of each encoder.
+#' @param n_layers_decoder,n_hidden_decoder Blocks and width of each decoder.
+#' @param cond_dim Width of each covariate embedding.
+#' @param dropout Dropout rate of every block.
+#' @param mixing `"product"` (product of experts with a unit prior) or
+#'   `"mixture"` (the reference's weighted average of experts).
+#' @param condition_encoders,condition_decoders Feed covariate embeddings to
+#'   the encoders / decoders.
+#' @param log_input Encoders see `log1p(x)` for count (`nb`, `zinb`)
+#'   modalities. The reference feeds raw counts; `FALSE` reproduces that.
+#' @param modality_weights Named numeric weights of each modality's
+#'   reconstruction loss (default 1 each).
+#' @param alignment MMD alignment: `"latent"` (joint latent across
+#'   `integrate_on` groups), `"marginal"` (per-modality latents, needed when
+#'   unimodal cells must meet multimodal ones), `"both"` or `"none"`.
+#' @param integ_coef Weight of the MMD term.
+#' @param kl_coef,recon_coef Weights of the KL and reconstruction terms.
+#' @param weight_decay,adam_eps AdamW settings.
+#' @param train_size Fraction of cells used for training; the rest is the
+#'   validation set for early stopping.
+#' @param early_stopping,patience Stop when the validation reconstruction loss
+#'   has not improved for `patience` epochs; the best weights are kept.
+#' @param n_epochs_kl_warmup Epochs of linear KL warm-up (default
+#'   `max_epochs %/% 3`).
+#' @param stratified_batches Use the reference's sampler when integrating:
+#'   each minibatch holds two halves from (at most) two `integrate_on` groups.
+#' @param n_threads CPU threads for LibTorch (default: the option
+#'   `multigrade.n_threads`, else the number of cores, at most 8).
+#' @return A list of class `multigrade_options`.
+#' @examples
+#' opts <- multigrade_options(dropout = 0.1, integ_coef = 10)
+#' opts$dropout
+#' @export
+multigrade_options <- function(n_layers_encoder = 2L, n_hidden_encoder = 128L,
+                               n_layers_decoder = 2L, n_hidden_decoder = 128L,
+                               cond_dim = 16L, dropout = 0.2,
+                               mixing = c("product", "mixture"),
+                               condition_encoders = TRUE,
+                               condition_decoders = TRUE, log_input = TRUE,
+                               modality_weights = NULL,
+                               alignment = c("latent", "marginal", "both", "none"),
+                               integ_coef = 1, kl_coef = 1e-5, recon_coef = 1,
+                               weight_decay = 1e-3, adam_eps = 1e-8,
+                               train_size = 0.9, early_stopping = TRUE,
+                               patience = 10L, n_epochs_kl_warmup = NULL,
+                               stratified_batches = TRUE, n_threads = NULL) {
+    mixing <- match.arg(mixing)
+    alignment <- match.arg(alignment)
+    check_count(n_layers_encoder, min = 0)
+    check_count(n_layers_decoder, min = 0)
+    check_count(n_hidden_encoder)
+    check_count(n_hidden_decoder)
+    check_count(cond_dim)
+    check_count(patience)
+    if (!is.null(n_epochs_kl_warmup)) check_count(n_epochs_kl_warmup)
+    check_number(dropout, min = 0, max = 0.99)
+    check_number(train_size, min = 0.01, max = 1)
+    for (nm in c("integ_coef", "kl_coef", "recon_coef", "weight_decay")) {
+        check_number(get(nm), min = 0, arg = nm)
+    }
+    check_number(adam_eps, min = 0)
+    if (!is.null(modality_weights) &&
+        (!is.numeric(modality_weights) || is.null(names(modality_weights)) ||
+         any(!is.finite(modality_weights)) || any(modality_weights < 0))) {
+        mg_abort("{.arg modality_weights} must be a named vector of non-negative numbers.")
+    }
+    n_threads <- n_threads %||% getOption("multigrade.n_threads") %||% default_threads()
+    check_count(n_threads)
+    structure(list(n_layers_encoder = as.integer(n_layers_encoder),
+        n_hidden_encoder = as.integer(n_hidden_encoder),
+        n_layers_decoder = as.integer(n_layers_decoder),
+        n_hidden_decoder = as.integer(n_hidden_decoder),
+        cond_dim = as.integer(cond_dim), dropout = dropout, mixing = mixing,
+        condition_encoders = isTRUE(condition_encoders),
+        condition_decoders = isTRUE(condition_decoders),
+        log_input = isTRUE(log_input), modality_weights = modality_weights,
+        alignment = alignment, integ_coef = integ_coef, kl_coef = kl_coef,
+        recon_coef = recon_coef, weight_decay = weight_decay,
+        adam_eps = adam_eps, train_size = train_size,
+        early_stopping = isTRUE(early_stopping),
+        patience = as.integer(patience),
+        n_epochs_kl_warmup = n_epochs_kl_warmup,
+        stratified_batches = isTRUE(stratified_batches),
+        n_threads = as.integer(n_threads)), class = "multigrade_options")
+}
+
+#' @export
+print.multigrade_options <- function(x, ...) {
+    cli::cli_text("{.cls multigrade_options}")
+    shown <- vapply(x, function(v) {
+        if (is.null(v)) "default" else paste(format(v), collapse = ", ")
+    }, character(1))
+    cli::cli_dl(stats::setNames(as.list(shown), names(x)))
+    invisible(x)
+}
+
+default_threads <- function() {
+    cores <- parallel::detectCores()
+    if (is.na(cores)) 1L else as.integer(min(cores, 8L))
+}
+
+check_count <- function(x, min = 1, arg = rlang::caller_arg(x),
+                        call = rlang::caller_env()) {
+    if (!is.numeric(x) || length(x) != 1 || is.na(x) || x != round(x) || x < min) {
+        mg_abort("{.arg {arg}} must be a whole number >= {min}, not {.val {x}}.",
+            call = call)
+    }
+}
+
+check_number <- function(x, min = -Inf, max = Inf, arg = rlang::caller_arg(x),
+                         call = rlang::caller_env()) {
+    if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || x < min || x > max) {
+        mg_abort("{.arg {arg}} must be a number in [{min}, {max}], not {.val {x}}.",
+            call = call)
+    }
+}

@@ -1,0 +1,160 @@
+#' Integrate multimodal single-cell data with Multigrate
+#'
+#' Trains Multigrate's product-of-experts VAE on one or more modalities
+#' measured in the same cells (or in partly overlapping sets of cells) and
+#' returns a batch-corrected joint latent space. Each modality has its own
+#' encoder, decoder and likelihood; the modality posteriors are combined by a
+#' product of experts with an explicit per-cell presence mask, so cells that
+#' lack a modality ("mosaic" data) are embedded from what they have.
+#'
+#' @param x A named list of feature x cell matrices (dense or `dgCMatrix`, cells
+#'   in columns, same cells in the same order), a `Seurat` object or a
+#'   `SingleCellExperiment`.
+#' @param likelihoods Per-modality likelihood, named by modality: `"nb"`,
+#'   `"zinb"` (raw counts), `"mse"` (normalised values) or `"bernoulli"`
+#'   (binary values). By default guessed from the modality name (RNA: `nb`,
+#'   ADT: `mse`, ATAC/peaks: `bernoulli`) or from the values.
+#' @param batch Categorical covariates (e.g. donor, site), one value per cell:
+#'   a vector or a data frame. Each gets a learned embedding that conditions
+#'   the encoders and decoders. For Seurat/SCE objects: metadata column names.
+#' @param integrate_on The batch covariate whose groups are aligned by MMD and
+#'   get their own NB dispersions. Defaults to the first `batch` covariate;
+#'   `FALSE` for none.
+#' @param continuous Continuous covariates (vector or data frame; for objects,
+#'   column names), e.g. percent mitochondrial reads.
+#' @param present Optional logical cells x modalities matrix (or named list)
+#'   marking which modalities were measured in each cell. A column that is
+#'   entirely `NA` also marks a missing modality.
+#' @param latent_dim Dimensions of the latent space.
+#' @param max_epochs Maximum training epochs (early stopping may end sooner).
+#' @param batch_size Cells per minibatch.
+#' @param lr Learning rate (AdamW).
+#' @param device `"auto"` (CUDA when available, else CPU), `"cpu"` or `"cuda"`.
+#' @param seed Integer seed. `NULL` draws one from R's RNG, so `set.seed()`
+#'   makes runs reproducible.
+#' @param verbose Show progress (epoch and losses) and messages.
+#' @param options Advanced settings from [multigrade_options()].
+#' @param ... Passed to methods; unknown arguments are an error.
+#' @return For a list, a `multigrade_model` (see [predict.multigrade_model()]);
+#'   its `$embedding` is the cells x `latent_dim` posterior mean. For Seurat and
+#'   SingleCellExperiment objects, the object with the embedding added (see the
+#'   methods' pages).
+#' @seealso [RunMultigrade.Seurat()], [RunMultigrade.SingleCellExperiment()],
+#'   [SaveMultigrade()], [multigrade_example()].
+#' @examples
+#' cite <- multigrade_example("cite")
+#' model <- RunMultigrade(list(rna = cite$rna, adt = cite$adt),
+#'     likelihoods = c(rna = "nb", adt = "mse"), batch = cite$obs$batch,
+#'     max_epochs = 5, seed = 1, verbose = FALSE)
+#' model
+#' dim(model$embedding)
+#' @export
+RunMultigrade <- function(x, ...) {
+    UseMethod("RunMultigrade")
+}
+
+#' @export
+RunMultigrade.default <- function(x, ...) {
+    mg_abort(c("{.fn RunMultigrade} needs a named list of matrices, a Seurat object or a SingleCellExperiment.",
+        "x" = "{.arg x} is a {.cls {class(x)}}."))
+}
+
+#' @rdname RunMultigrade
+#' @export
+RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on = NULL,
+                               continuous = NULL, present = NULL, latent_dim = 16L,
+                               max_epochs = 200L, batch_size = 256L, lr = 5e-4,
+                               device = "auto", seed = NULL, verbose = TRUE,
+                               options = multigrade_options(), ...) {
+    check_dots_empty(list(...))
+    if (!inherits(options, "multigrade_options")) {
+        mg_abort("{.arg options} must come from {.fn multigrade_options}.")
+    }
+    check_count(latent_dim)
+    check_count(max_epochs, min = 0)
+    check_count(batch_size, min = 2)
+    check_number(lr, min = 0)
+    device <- resolve_device(device)
+    seed <- draw_seed(seed)
+    data <- prepare_data(x, likelihoods = likelihoods, batch = batch, continuous = continuous,
+        integrate_on = integrate_on, present = present, verbose = verbose)
+    model_config <- core_model_config(data, likelihoods, latent_dim, options)
+    train_config <- core_train_config(data, max_epochs, batch_size, lr, seed, options)
+    fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose)
+    model <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
+    model$embedding <- predict(model, newdata = NULL, data = data)
+    model
+}
+
+# The epoch loop lives in R so that progress and interrupts are R-native; each epoch
+# is one call into C++ that runs every step of that epoch.
+fit_model <- function(data, model_config, train_config, device, n_threads, verbose) {
+    mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}, device {.val {device}}, {n_threads} thread{?s}."),
+        verbose)
+    session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads)
+    on.exit(mg_trainer_close(session), add = TRUE)
+    history <- vector("list", train_config$max_epochs)
+    progress <- training_progress(train_config$max_epochs, verbose)
+    interrupted <- FALSE
+    epochs <- 0L
+    started <- proc.time()[["elapsed"]]
+    while (epochs < train_config$max_epochs) {
+        stats <- tryCatch(mg_trainer_epoch(session), interrupt = function(e) NULL)
+        if (is.null(stats) || isTRUE(stats$interrupted)) {
+            interrupted <- TRUE
+            break
+        }
+        epochs <- epochs + 1L
+        history[[epochs]] <- stats
+        progress$update(stats)
+        if (isTRUE(stats$non_finite)) {
+            mg_warn("Epoch {stats$epoch} produced NaN/Inf losses; rolled back to the last finite weights and halved the learning rate.",
+                class = "warning_non_finite")
+        }
+        if (isTRUE(stats$finished)) break
+    }
+    progress$done()
+    result <- mg_trainer_result(session, restore_best = TRUE)
+    history <- history_frame(history[seq_len(epochs)])
+    if (interrupted) {
+        mg_warn("Training was interrupted after {epochs} epoch{?s}; the best weights so far are kept.",
+            class = "warning_interrupted")
+    }
+    seconds <- proc.time()[["elapsed"]] - started
+    report_training(history, seconds, verbose)
+    list(weights = result$weights, validation_cells = result$validation_cells,
+        history = history, seconds = seconds, interrupted = interrupted)
+}
+
+history_frame <- function(epochs) {
+    columns <- c("epoch", "kl_weight", "train_loss", "train_reconstruction", "train_kl",
+        "train_integration", "validation_loss", "validation_reconstruction", "improved",
+        "non_finite", "cells_seen", "seconds")
+    if (length(epochs) == 0) {
+        return(as.data.frame(stats::setNames(replicate(length(columns), numeric(0), simplify = FALSE), columns)))
+    }
+    as.data.frame(lapply(stats::setNames(columns, columns), function(col) {
+        vapply(epochs, function(e) as.numeric(e[[col]]), numeric(1))
+    }))
+}
+
+report_training <- function(history, seconds, verbose) {
+    if (!isTRUE(verbose) || nrow(history) == 0) return(invisible())
+    rate <- sum(history$cells_seen) / max(sum(history$seconds), 1e-9)
+    best <- if (all(is.na(history$validation_reconstruction))) NA else
+        history$epoch[which.min(history$validation_reconstruction)]
+    mg_inform(c("v" = "Trained {nrow(history)} epoch{?s} in {format(round(seconds, 1))} s ({format(round(rate))} cells/s){if (!is.na(best)) paste0('; best validation epoch ', best) else ''}."))
+}
+
+training_progress <- function(total, verbose) {
+    if (!isTRUE(verbose)) return(list(update = function(stats) NULL, done = function() NULL))
+    env <- parent.frame()  # the bar lives as long as the training loop
+    bar <- cli::cli_progress_bar(total = total, clear = TRUE, .envir = env,
+        format = "Training {cli::pb_bar} {cli::pb_current}/{cli::pb_total} | loss {cli::pb_extra$loss} | val recon {cli::pb_extra$val} | {cli::pb_eta}",
+        extra = list(loss = "-", val = "-"))
+    list(update = function(stats) {
+        cli::cli_progress_update(id = bar, .envir = env, extra = list(
+            loss = format(signif(stats$train_loss, 5)),
+            val = if (is.na(stats$validation_reconstruction)) "-" else format(signif(stats$validation_reconstruction, 5))))
+    }, done = function() cli::cli_progress_done(id = bar, .envir = env))
+}

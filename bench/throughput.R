@@ -1,0 +1,30 @@
+# Training and embedding throughput (cells/s) of the default architecture on simulated
+# data: 4000 genes (nb) + 134 proteins (mse), batch 256. Prints JSON lines.
+#   Rscript bench/throughput.R [n_cells] [epochs] [threads]
+suppressPackageStartupMessages(library(multigrade))
+args <- commandArgs(trailingOnly = TRUE)
+script_dir <- dirname(sub("--file=", "", grep("--file=", commandArgs(FALSE), value = TRUE)))
+source(file.path(script_dir, "simulate.R"))
+n_cells <- if (length(args) >= 1) as.integer(args[1]) else 20000L
+epochs <- if (length(args) >= 2) as.integer(args[2]) else 3L
+threads <- if (length(args) >= 3) as.integer(args[3]) else 2L
+
+data <- simulate_multimodal(n_cells)
+set.seed(1)
+model <- RunMultigrade(list(rna = data$rna, adt = data$adt), likelihoods = c(rna = "nb", adt = "mse"),
+    batch = data$obs$donor, max_epochs = epochs, batch_size = 256, verbose = FALSE,
+    options = multigrade_options(n_threads = threads, early_stopping = FALSE))
+h <- model$history
+# Epoch 1 includes warm-up (allocations); report the later epochs when there are any.
+timed <- if (nrow(h) > 1) h[-1, ] else h
+train_rate <- sum(timed$cells_seen) / sum(timed$seconds)
+started <- proc.time()[["elapsed"]]
+emb <- predict(model, list(rna = data$rna, adt = data$adt), batch = data$obs$donor, n_threads = threads)
+embed_rate <- n_cells / (proc.time()[["elapsed"]] - started)
+info <- multigrade_torch_info()
+cat(sprintf('{"task":"train","cells":%d,"genes":4000,"proteins":134,"batch_size":256,"threads":%d,"device":"%s","libtorch":"%s","epochs":%d,"cells_per_s":%.0f,"ms_per_step":%.2f}\n',
+    n_cells, threads, model$device, info$libtorch_version, nrow(h), train_rate, 1000 * 256 / train_rate))
+cat(sprintf('{"task":"embed","cells":%d,"threads":%d,"device":"%s","cells_per_s":%.0f}\n',
+    n_cells, threads, model$device, embed_rate))
+cat(sprintf('{"task":"peak_memory","max_rss_mb":%.0f}\n',
+    as.numeric(sub(".*:\\s+(\\d+) kB", "\\1", grep("VmHWM", readLines("/proc/self/status"), value = TRUE))) / 1024))

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what multigrade needs on Debian bookworm (only what is missing) and then the
+# package itself. Safe to run again. Needs root or sudo for apt-get.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  r-base-dev libtorch-dev libopenblas0-openmp cmake g++
+  r-cran-rcpp r-cran-rcppeigen r-cran-matrix r-cran-hdf5r r-cran-cli r-cran-rlang
+  r-cran-testthat r-cran-seurat r-cran-seuratobject r-bioc-singlecellexperiment r-cran-uwot
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  # libopenblas0-openmp is installed explicitly: without it Debian's LibTorch uses the
+  # reference BLAS and trains about 10x slower.
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export MAKEFLAGS="-j$(nproc)"
+R CMD INSTALL --no-test-load . >/tmp/multigrade-install.log 2>&1 || {
+  tail -n 40 /tmp/multigrade-install.log
+  echo "setup: installing the R package failed (log above)" >&2
+  exit 1
+}
+echo "setup: multigrade installed ($(grep -o 'using LibTorch from .*' /tmp/multigrade-install.log | head -n 1))"

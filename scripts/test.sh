@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Set-up plus every test: the C++ core alone (CMake, no R) and the R package (testthat).
+# Ends with one line "N passed, N failed[, N skipped]".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
+
+cpp_passed=0; cpp_failed=0
+torch_cmake=$(dirname "$(find /usr/lib /usr/local/lib -name TorchConfig.cmake 2>/dev/null | head -n 1)")
+if cmake -S src/core -B build/core -DCMAKE_PREFIX_PATH="$torch_cmake" >build/cmake.log 2>&1 || \
+   { mkdir -p build && cmake -S src/core -B build/core -DCMAKE_PREFIX_PATH="$torch_cmake" >build/cmake.log 2>&1; }; then
+  if cmake --build build/core -j"$(nproc)" >build/core-build.log 2>&1; then
+    cpp_out=$(./build/core/test_core 2>&1)
+    echo "$cpp_out"
+    line=$(echo "$cpp_out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -n 1)
+    cpp_passed=$(echo "$line" | awk '{print $1}')
+    cpp_failed=$(echo "$line" | awk '{print $3}')
+    [ -n "$line" ] || cpp_failed=1
+  else
+    tail -n 30 build/core-build.log; cpp_failed=1
+  fi
+else
+  cat build/cmake.log; cpp_failed=1
+fi
+echo "C++ core tests: $cpp_passed passed, $cpp_failed failed"
+
+Rscript -e '
+res <- as.data.frame(testthat::test_dir("tests/testthat", package = "multigrade",
+    load_package = "installed", reporter = "summary", stop_on_failure = FALSE))
+failed <- sum(res$failed) + sum(res$error)
+cat(sprintf("R tests: %d passed, %d failed, %d skipped\n", sum(res$passed), failed, sum(res$skipped)))
+cat(sprintf("%d %d %d\n", sum(res$passed), failed, sum(res$skipped)), file = "build/r-tests.txt")
+'
+read -r r_passed r_failed r_skipped < build/r-tests.txt 2>/dev/null || { r_passed=0; r_failed=1; r_skipped=0; }
+passed=$((cpp_passed + r_passed)); failed=$((cpp_failed + r_failed))
+echo "${passed} passed, ${failed} failed, ${r_skipped} skipped"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,164 @@
+// Public interface of the multigrade core: plain C++ types only (no torch, no R).
+// The R glue (src/r_*.cpp) and the C++ tests/benchmarks include only this header.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace multigrade {
+
+enum class Likelihood { mse, nb, zinb, bernoulli };
+enum class Mixing { product, mixture };
+enum class Alignment { none, latent, marginal, both };
+
+Likelihood parse_likelihood(const std::string& name);
+Mixing parse_mixing(const std::string& name);
+Alignment parse_alignment(const std::string& name);
+bool is_count_likelihood(Likelihood lik);
+
+struct ModalitySpec {
+  std::string name;
+  int64_t n_features = 0;
+  Likelihood likelihood = Likelihood::mse;
+  bool log_input = false;  // encoder sees log1p(x) (count modalities)
+  double coef = 1.0;       // weight of this modality's reconstruction loss
+  int n_layers_encoder = 2;
+  int n_hidden_encoder = 128;
+  int n_layers_decoder = 2;
+  int n_hidden_decoder = 128;
+};
+
+struct ModelConfig {
+  std::vector<ModalitySpec> modalities;
+  int64_t latent_dim = 16;
+  int64_t cond_dim = 16;
+  std::vector<int64_t> categorical_levels;  // levels per categorical covariate
+  int64_t n_continuous = 0;
+  int64_t n_groups = 1;  // levels of the integrate_on covariate (dispersion and MMD)
+  double dropout = 0.2;
+  bool condition_encoders = true;
+  bool condition_decoders = true;
+  Mixing mixing = Mixing::product;
+  double leaky_slope = 0.01;
+};
+
+struct TrainConfig {
+  int max_epochs = 200;
+  int64_t batch_size = 256;
+  double lr = 5e-4;
+  double weight_decay = 1e-3;
+  double adam_eps = 1e-8;
+  double train_size = 0.9;
+  bool early_stopping = true;
+  int patience = 10;
+  int n_epochs_kl_warmup = -1;  // -1: max(max_epochs / 3, 1)
+  double recon_coef = 1.0;
+  double kl_coef = 1e-5;
+  double integ_coef = 0.0;
+  Alignment alignment = Alignment::none;
+  bool stratified_batches = false;  // the reference's 2-group sampler when integrating
+  uint64_t seed = 0;
+};
+
+// A view on caller-owned memory for one modality; the core copies what it keeps.
+// Sparse: compressed columns of a features x cells matrix (R's dgCMatrix), i.e. cell-major.
+// Dense: column-major features x cells (R's matrix), i.e. row-major cells x features.
+struct ModalityInput {
+  bool sparse = false;
+  const int* col_ptr = nullptr;     // n_cells + 1
+  const int* row_index = nullptr;   // nnz
+  const double* values = nullptr;   // nnz (sparse) or n_features * n_cells (dense)
+  const int* present = nullptr;     // n_cells flags (1 = measured); nullptr = all present
+};
+
+struct DataInput {
+  int64_t n_cells = 0;
+  std::vector<ModalityInput> modalities;       // same order as ModelConfig::modalities
+  std::vector<const int*> categorical;         // 0-based codes, one array per covariate
+  std::vector<const double*> continuous;       // one array per covariate
+  const int* group = nullptr;                  // 0-based integrate_on codes (nullptr: one group)
+};
+
+struct NamedArray {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> values;
+};
+
+struct EpochStats {
+  int epoch = 0;
+  double kl_weight = 0;
+  double train_loss = 0, train_reconstruction = 0, train_kl = 0, train_integration = 0;
+  double validation_loss = 0, validation_reconstruction = 0;
+  bool has_validation = false;
+  bool improved = false;
+  bool non_finite = false;   // the epoch produced NaN/Inf and was rolled back
+  bool interrupted = false;  // the stop callback asked to stop mid-epoch
+  int64_t cells_seen = 0;
+  double seconds = 0;
+};
+
+struct LatentResult {
+  int64_t n_cells = 0, latent_dim = 0;
+  std::vector<float> mean;    // row-major n_cells x latent_dim (posterior mean)
+  std::vector<float> logvar;  // row-major n_cells x latent_dim
+};
+
+struct RuntimeInfo {
+  std::string torch_version;
+  int threads = 1;
+  bool cuda_available = false;
+  int cuda_device_count = 0;
+  bool compiled_with_cuda = false;
+};
+
+RuntimeInfo runtime_info();
+// Resolves "auto" to "cuda" when a CUDA device exists, else "cpu"; validates names.
+std::string resolve_device(const std::string& requested);
+
+// Sets LibTorch's intra-op thread count for a scope and restores it afterwards.
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n_threads);
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int previous_;
+};
+
+// Training state: network, optimiser, data split; lives across epochs so that
+// the caller can report progress and stop between epochs.
+class Trainer {
+ public:
+  Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
+          const std::string& device);
+  ~Trainer();
+  Trainer(const Trainer&) = delete;
+  Trainer& operator=(const Trainer&) = delete;
+
+  // Runs one epoch (train + validation). `should_stop` is polled between steps.
+  EpochStats run_epoch(const std::function<bool()>& should_stop);
+  bool finished() const;           // early stopping triggered or max_epochs reached
+  void restore_best();             // best validation weights (or the last finite ones)
+  std::vector<NamedArray> weights() const;
+  std::vector<int> validation_cells() const;  // 0-based
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// Posterior (joint) latent of every cell with a trained model, in eval mode.
+LatentResult encode_latent(const ModelConfig& model, const std::vector<NamedArray>& weights,
+                           const DataInput& data, const std::string& device,
+                           int64_t chunk_size = 2048);
+
+// Names and shapes of all parameters of a configuration (for validation of loaded files).
+std::vector<NamedArray> parameter_layout(const ModelConfig& model);
+
+}  // namespace multigrade

@@ -1,0 +1,42 @@
+#include "divergences.h"
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+namespace multigrade {
+
+namespace {
+
+// The bandwidths of the reference (scArches/trVAE) multi-scale kernel.
+const std::vector<double>& kernel_gammas() {
+  static const std::vector<double> gammas = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1,  5,   10, 15,
+                                             20,   25,   30,   35,   100,  1e3,  1e4, 1e5, 1e6};
+  return gammas;
+}
+
+}  // namespace
+
+at::Tensor kl_standard_normal(const at::Tensor& mu, const at::Tensor& logvar) {
+  return 0.5 * (logvar.exp() + mu.pow(2) - 1.0 - logvar).sum(1);
+}
+
+at::Tensor mmd_group_pairs(const at::Tensor& z, const at::Tensor& membership) {
+  const at::Tensor sq = z.pow(2).sum(1, /*keepdim=*/true);
+  const at::Tensor dist = at::clamp_min(sq + sq.t() - 2.0 * at::mm(z, z.t()), 0.0);
+  const auto& g = kernel_gammas();
+  const at::Tensor gammas = at::tensor(g, z.options().device(at::kCPU)).to(z.device()).view({-1, 1, 1});
+  const at::Tensor kernel = at::exp(-gammas * dist.unsqueeze(0)).sum(0) / static_cast<double>(g.size());
+
+  const at::Tensor block_sums = at::mm(membership.t(), at::mm(kernel, membership));  // G x G
+  const at::Tensor counts = membership.sum(0);                                     // G
+  const at::Tensor safe = at::clamp_min(counts, 1.0);
+  const at::Tensor within = block_sums.diagonal() / safe.pow(2);                   // G
+  const at::Tensor between = block_sums / at::outer(safe, safe);                   // G x G
+  const at::Tensor pair_mmd = within.unsqueeze(1) + within.unsqueeze(0) - 2.0 * between;
+  const at::Tensor valid = (counts > 1.5).to(z.scalar_type());
+  const at::Tensor upper = at::triu(at::ones_like(pair_mmd), /*diagonal=*/1);
+  return (pair_mmd * upper * at::outer(valid, valid)).sum();
+}
+
+}  // namespace multigrade

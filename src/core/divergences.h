@@ -1,0 +1,18 @@
+// KL to the standard normal prior and the multi-scale RBF MMD used for alignment.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+namespace multigrade {
+
+// Per-cell KL(N(mu, exp(logvar)) || N(0, I)), summed over latent dimensions.
+at::Tensor kl_standard_normal(const at::Tensor& mu, const at::Tensor& logvar);
+
+// Sum over unordered pairs (a, b) of groups of the biased MMD^2 between the cells of a
+// and of b, with K(x, y) = mean over 19 bandwidths of exp(-gamma |x - y|^2).
+// `membership` is N x G with 0/1 weights (a cell may belong to no group); pairs where a
+// group has fewer than two cells contribute 0. One kernel matrix serves all pairs, with
+// no data-dependent shapes or host synchronisation.
+at::Tensor mmd_group_pairs(const at::Tensor& z, const at::Tensor& membership);
+
+}  // namespace multigrade

@@ -1,0 +1,49 @@
+#include "likelihoods.h"
+
+#include <ATen/ATen.h>
+#include <ATen/core/Reduction.h>
+
+namespace multigrade {
+
+at::Tensor nb_log_prob_unnormalised(const at::Tensor& x, const at::Tensor& log_mu,
+                                    const at::Tensor& log_theta) {
+  const at::Tensor theta = log_theta.exp();
+  const at::Tensor log_theta_mu = at::logaddexp(log_theta, log_mu);  // log(theta + mu)
+  return theta * (log_theta - log_theta_mu) + x * (log_mu - log_theta_mu) +
+         at::lgamma(x + theta) - at::lgamma(theta);
+}
+
+at::Tensor zinb_log_prob_unnormalised(const at::Tensor& x, const at::Tensor& log_mu,
+                                      const at::Tensor& log_theta, const at::Tensor& zi_logits) {
+  const at::Tensor theta = log_theta.exp();
+  const at::Tensor log_theta_mu = at::logaddexp(log_theta, log_mu);
+  const at::Tensor softplus_pi = at::softplus(-zi_logits);
+  const at::Tensor pi_theta_log = -zi_logits + theta * (log_theta - log_theta_mu);
+  const at::Tensor case_zero = at::softplus(pi_theta_log) - softplus_pi;
+  const at::Tensor case_nonzero = -softplus_pi + pi_theta_log + x * (log_mu - log_theta_mu) +
+                                  at::lgamma(x + theta) - at::lgamma(theta);
+  return at::where(x < 1e-8, case_zero, case_nonzero);
+}
+
+at::Tensor nb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Tensor& log_library,
+                  const at::Tensor& log_theta, const at::Tensor& lgamma_const) {
+  const at::Tensor log_mu = at::log_softmax(logits, 1) + log_library.unsqueeze(1);
+  return lgamma_const - nb_log_prob_unnormalised(x, log_mu, log_theta).sum(1);
+}
+
+at::Tensor zinb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Tensor& zi_logits,
+                    const at::Tensor& log_library, const at::Tensor& log_theta,
+                    const at::Tensor& lgamma_const) {
+  const at::Tensor log_mu = at::log_softmax(logits, 1) + log_library.unsqueeze(1);
+  return lgamma_const - zinb_log_prob_unnormalised(x, log_mu, log_theta, zi_logits).sum(1);
+}
+
+at::Tensor squared_error(const at::Tensor& x, const at::Tensor& prediction) {
+  return (prediction - x).pow(2).sum(1);
+}
+
+at::Tensor bernoulli_nll(const at::Tensor& x, const at::Tensor& logits) {
+  return at::binary_cross_entropy_with_logits(logits, x, {}, {}, at::Reduction::None).sum(1);
+}
+
+}  // namespace multigrade

@@ -1,0 +1,22 @@
+// The training objective: masked reconstruction + warmed-up KL + MMD alignment.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include "api.h"
+#include "dataset.h"
+#include "network.h"
+
+namespace multigrade {
+
+struct LossTerms {
+  at::Tensor total;           // scalar to minimise
+  at::Tensor reconstruction;  // B, masked sum over modalities (coefficients applied)
+  at::Tensor kl;              // B, unweighted
+  at::Tensor integration;     // scalar
+};
+
+LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const TrainConfig& train_config,
+                          double kl_weight, bool train);
+
+}  // namespace multigrade

@@ -1,0 +1,175 @@
+// Trainer: whole epochs in C++ (no host synchronisation inside a step), early stopping on
+// the validation reconstruction loss with restore of the best weights, NaN rollback.
+#include <ATen/ATen.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "api.h"
+#include "dataset.h"
+#include "network.h"
+#include "objective.h"
+#include "optimizer.h"
+#include "sampler.h"
+
+namespace multigrade {
+
+namespace {
+constexpr int kMaxRollbacks = 3;
+constexpr int64_t kValidationBatch = 1024;
+}  // namespace
+
+struct Trainer::Impl {
+  ModelConfig model_config;
+  TrainConfig config;
+  at::Device device;
+  CellData data;
+  std::mt19937_64 rng;
+  CellSplit split;
+  std::unique_ptr<MultigradeNet> net;
+  std::unique_ptr<FlatAdamW> optimizer;
+  at::Tensor best_weights, last_good_weights;
+  int epoch = 0;
+  int n_warmup = 1;
+  int epochs_without_improvement = 0;
+  int rollbacks = 0;
+  double best_monitor = std::numeric_limits<double>::infinity();
+  bool done = false;
+
+  Impl(const ModelConfig& mc, const TrainConfig& tc, const DataInput& input, const std::string& dev)
+      : model_config(mc), config(tc), device(resolve_device(dev)), data(mc, input), rng(tc.seed) {
+    at::manual_seed(tc.seed);  // parameter init, dropout and reparameterisation draws
+    split = split_cells(data.n_cells(), config.train_size, rng);
+    net = std::make_unique<MultigradeNet>(model_config, device);
+    AdamWSettings s;
+    s.lr = config.lr;
+    s.weight_decay = config.weight_decay;
+    s.eps = config.adam_eps;
+    optimizer = std::make_unique<FlatAdamW>(net->params().flat(), net->params().flat_grad(), s);
+    n_warmup = config.n_epochs_kl_warmup > 0 ? config.n_epochs_kl_warmup : std::max(config.max_epochs / 3, 1);
+    best_weights = net->params().flat().detach().clone();
+    last_good_weights = best_weights.clone();
+    if (config.max_epochs <= 0) done = true;
+  }
+
+  double kl_weight() const { return epoch < n_warmup ? static_cast<double>(epoch) / n_warmup : 1.0; }
+
+  std::vector<std::vector<int64_t>> training_batches() {
+    if (config.stratified_batches && model_config.n_groups > 1)
+      return stratified_batches(split.train, data.group_codes(), config.batch_size, rng);
+    return sequential_batches(split.train, config.batch_size, /*shuffle=*/true, rng);
+  }
+
+  EpochStats run_epoch(const std::function<bool()>& should_stop) {
+    const auto start = std::chrono::steady_clock::now();
+    EpochStats stats;
+    stats.epoch = epoch + 1;
+    stats.kl_weight = kl_weight();
+    const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
+    at::Tensor sums = at::zeros({6}, options);  // loss, recon, kl, integ, val loss, val recon
+    int64_t n_batches = 0;
+
+    for (const auto& cells : training_batches()) {
+      if (should_stop && should_stop()) {
+        stats.interrupted = true;
+        break;
+      }
+      const Batch batch = data.batch(cells, device);
+      const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/true);
+      terms.total.backward();
+      optimizer->step();
+      net->params().flat_grad().zero_();
+      at::NoGradGuard no_grad;
+      sums.narrow(0, 0, 4).add_(at::stack({terms.total.detach() * static_cast<double>(batch.size),
+                                           terms.reconstruction.detach().sum(), terms.kl.detach().sum(),
+                                           terms.integration.detach()}));
+      stats.cells_seen += batch.size;
+      ++n_batches;
+    }
+
+    const auto n_val = static_cast<int64_t>(split.validation.size());
+    if (!stats.interrupted && n_val > 0) {
+      at::NoGradGuard no_grad;
+      for (const auto& cells : sequential_batches(split.validation, kValidationBatch, false, rng)) {
+        const Batch batch = data.batch(cells, device);
+        const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/false);
+        sums.narrow(0, 4, 2).add_(at::stack({terms.total * static_cast<double>(batch.size),
+                                             terms.reconstruction.sum()}));
+      }
+    }
+
+    // The one host synchronisation of the epoch.
+    const at::Tensor host = sums.to(at::kCPU, at::kDouble);
+    const double* v = host.data_ptr<double>();
+    const double n_train = static_cast<double>(std::max<int64_t>(stats.cells_seen, 1));
+    stats.train_loss = v[0] / n_train;
+    stats.train_reconstruction = v[1] / n_train;
+    stats.train_kl = v[2] / n_train;
+    stats.train_integration = v[3] / static_cast<double>(std::max<int64_t>(n_batches, 1));
+    stats.has_validation = n_val > 0 && !stats.interrupted;
+    if (stats.has_validation) {
+      stats.validation_loss = v[4] / static_cast<double>(n_val);
+      stats.validation_reconstruction = v[5] / static_cast<double>(n_val);
+    }
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    if (stats.interrupted) {
+      done = true;
+      return stats;
+    }
+    finish_epoch(stats);
+    return stats;
+  }
+
+  void finish_epoch(EpochStats& stats) {
+    at::NoGradGuard no_grad;
+    const double monitor = stats.has_validation ? stats.validation_reconstruction : stats.train_reconstruction;
+    if (!std::isfinite(stats.train_loss) || !std::isfinite(monitor)) {
+      // Roll back to the last finite weights, forget the moments, and halve the step size.
+      stats.non_finite = true;
+      net->params().flat().copy_(last_good_weights);
+      optimizer->reset_state();
+      optimizer->set_lr(optimizer->lr() * 0.5);
+      if (++rollbacks >= kMaxRollbacks) done = true;
+    } else {
+      last_good_weights.copy_(net->params().flat());
+      if (!stats.has_validation || monitor < best_monitor) {
+        best_monitor = monitor;
+        best_weights.copy_(net->params().flat());
+        epochs_without_improvement = 0;
+        stats.improved = true;
+      } else if (++epochs_without_improvement >= config.patience && config.early_stopping) {
+        done = true;
+      }
+    }
+    ++epoch;
+    if (epoch >= config.max_epochs) done = true;
+  }
+};
+
+Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
+                 const std::string& device)
+    : impl_(std::make_unique<Impl>(model, train, data, device)) {}
+
+Trainer::~Trainer() = default;
+
+EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) {
+  return impl_->run_epoch(should_stop);
+}
+
+bool Trainer::finished() const { return impl_->done; }
+
+void Trainer::restore_best() {
+  at::NoGradGuard no_grad;
+  impl_->net->params().flat().copy_(impl_->best_weights);
+}
+
+std::vector<NamedArray> Trainer::weights() const { return impl_->net->params().export_arrays(); }
+
+std::vector<int> Trainer::validation_cells() const {
+  return std::vector<int>(impl_->split.validation.begin(), impl_->split.validation.end());
+}
+
+}  // namespace multigrade

@@ -1,0 +1,150 @@
+#include "r_convert.h"
+
+namespace multigrade {
+namespace r {
+
+namespace {
+
+template <typename T>
+T field(const Rcpp::List& x, const char* name) {
+  if (!x.containsElementNamed(name)) Rcpp::stop("internal: missing field '%s'", name);
+  return Rcpp::as<T>(x[name]);
+}
+
+const int* int_pointer_or_null(SEXP s) {
+  if (Rf_isNull(s)) return nullptr;
+  if (TYPEOF(s) != INTSXP) Rcpp::stop("internal: expected an integer vector");
+  return INTEGER(s);
+}
+
+}  // namespace
+
+ModelConfig model_config(const Rcpp::List& x) {
+  ModelConfig mc;
+  const Rcpp::List mods = x["modalities"];
+  for (R_xlen_t k = 0; k < mods.size(); ++k) {
+    const Rcpp::List m = mods[k];
+    ModalitySpec spec;
+    spec.name = field<std::string>(m, "name");
+    spec.n_features = field<int>(m, "n_features");
+    spec.likelihood = parse_likelihood(field<std::string>(m, "likelihood"));
+    spec.log_input = field<bool>(m, "log_input");
+    spec.coef = field<double>(m, "coef");
+    spec.n_layers_encoder = field<int>(m, "n_layers_encoder");
+    spec.n_hidden_encoder = field<int>(m, "n_hidden_encoder");
+    spec.n_layers_decoder = field<int>(m, "n_layers_decoder");
+    spec.n_hidden_decoder = field<int>(m, "n_hidden_decoder");
+    mc.modalities.push_back(spec);
+  }
+  mc.latent_dim = field<int>(x, "latent_dim");
+  mc.cond_dim = field<int>(x, "cond_dim");
+  for (int levels : field<std::vector<int>>(x, "categorical_levels")) mc.categorical_levels.push_back(levels);
+  mc.n_continuous = field<int>(x, "n_continuous");
+  mc.n_groups = field<int>(x, "n_groups");
+  mc.dropout = field<double>(x, "dropout");
+  mc.condition_encoders = field<bool>(x, "condition_encoders");
+  mc.condition_decoders = field<bool>(x, "condition_decoders");
+  mc.mixing = parse_mixing(field<std::string>(x, "mixing"));
+  return mc;
+}
+
+TrainConfig train_config(const Rcpp::List& x) {
+  TrainConfig tc;
+  tc.max_epochs = field<int>(x, "max_epochs");
+  tc.batch_size = field<int>(x, "batch_size");
+  tc.lr = field<double>(x, "lr");
+  tc.weight_decay = field<double>(x, "weight_decay");
+  tc.adam_eps = field<double>(x, "adam_eps");
+  tc.train_size = field<double>(x, "train_size");
+  tc.early_stopping = field<bool>(x, "early_stopping");
+  tc.patience = field<int>(x, "patience");
+  tc.n_epochs_kl_warmup = field<int>(x, "n_epochs_kl_warmup");
+  tc.recon_coef = field<double>(x, "recon_coef");
+  tc.kl_coef = field<double>(x, "kl_coef");
+  tc.integ_coef = field<double>(x, "integ_coef");
+  tc.alignment = parse_alignment(field<std::string>(x, "alignment"));
+  tc.stratified_batches = field<bool>(x, "stratified_batches");
+  tc.seed = static_cast<uint64_t>(field<double>(x, "seed"));
+  return tc;
+}
+
+DataInput data_input(const Rcpp::List& x) {
+  DataInput in;
+  in.n_cells = field<int>(x, "n_cells");
+  const Rcpp::List mods = x["modalities"];
+  for (R_xlen_t k = 0; k < mods.size(); ++k) {
+    const Rcpp::List m = mods[k];
+    ModalityInput mi;
+    mi.sparse = field<bool>(m, "sparse");
+    SEXP values = m["x"];
+    if (TYPEOF(values) != REALSXP) Rcpp::stop("internal: modality values must be double");
+    mi.values = REAL(values);
+    if (mi.sparse) {
+      mi.col_ptr = int_pointer_or_null(m["p"]);
+      mi.row_index = int_pointer_or_null(m["i"]);
+    }
+    mi.present = int_pointer_or_null(m["present"]);
+    in.modalities.push_back(mi);
+  }
+  const Rcpp::List cat = x["categorical"];
+  for (R_xlen_t k = 0; k < cat.size(); ++k) in.categorical.push_back(int_pointer_or_null(cat[k]));
+  const Rcpp::List cont = x["continuous"];
+  for (R_xlen_t k = 0; k < cont.size(); ++k) {
+    SEXP v = cont[k];
+    if (TYPEOF(v) != REALSXP) Rcpp::stop("internal: continuous covariates must be double");
+    in.continuous.push_back(REAL(v));
+  }
+  in.group = int_pointer_or_null(x["group"]);
+  return in;
+}
+
+std::vector<NamedArray> named_arrays(const Rcpp::List& weights) {
+  // R arrays carry the reversed (column-major) shape of the row-major core tensors.
+  std::vector<NamedArray> out;
+  const Rcpp::CharacterVector names = weights.names();
+  for (R_xlen_t k = 0; k < weights.size(); ++k) {
+    const Rcpp::NumericVector v = weights[k];
+    NamedArray a;
+    a.name = Rcpp::as<std::string>(names[k]);
+    if (v.hasAttribute("dim")) {
+      const Rcpp::IntegerVector dim = v.attr("dim");
+      for (R_xlen_t d = dim.size() - 1; d >= 0; --d) a.shape.push_back(dim[d]);
+    } else {
+      a.shape.push_back(v.size());
+    }
+    a.values.assign(v.begin(), v.end());
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+Rcpp::List weights_list(const std::vector<NamedArray>& arrays) {
+  Rcpp::List out(arrays.size());
+  Rcpp::CharacterVector names(arrays.size());
+  for (size_t k = 0; k < arrays.size(); ++k) {
+    Rcpp::NumericVector v(arrays[k].values.begin(), arrays[k].values.end());
+    if (arrays[k].shape.size() > 1) {
+      Rcpp::IntegerVector dim(arrays[k].shape.rbegin(), arrays[k].shape.rend());
+      v.attr("dim") = dim;
+    }
+    out[k] = v;
+    names[k] = arrays[k].name;
+  }
+  out.names() = names;
+  return out;
+}
+
+Rcpp::List epoch_list(const EpochStats& s) {
+  return Rcpp::List::create(
+      Rcpp::_["epoch"] = s.epoch, Rcpp::_["kl_weight"] = s.kl_weight, Rcpp::_["train_loss"] = s.train_loss,
+      Rcpp::_["train_reconstruction"] = s.train_reconstruction, Rcpp::_["train_kl"] = s.train_kl,
+      Rcpp::_["train_integration"] = s.train_integration,
+      Rcpp::_["validation_loss"] = s.has_validation ? s.validation_loss : NA_REAL,
+      Rcpp::_["validation_reconstruction"] = s.has_validation ? s.validation_reconstruction : NA_REAL,
+      Rcpp::_["improved"] = s.improved, Rcpp::_["non_finite"] = s.non_finite,
+      Rcpp::_["interrupted"] = s.interrupted, Rcpp::_["cells_seen"] = static_cast<double>(s.cells_seen),
+      Rcpp::_["seconds"] = s.seconds);
+}
+
+}  // namespace r
+}  // namespace multigrade

@@ -1,0 +1,20 @@
+// Conversions between R lists (built by R/core-bridge.R) and the core's plain types.
+// The returned DataInput points into R memory: keep the R objects alive while it is used.
+#pragma once
+
+#include <Rcpp.h>
+
+#include "core/api.h"
+
+namespace multigrade {
+namespace r {
+
+ModelConfig model_config(const Rcpp::List& x);
+TrainConfig train_config(const Rcpp::List& x);
+DataInput data_input(const Rcpp::List& x);
+std::vector<NamedArray> named_arrays(const Rcpp::List& weights);
+Rcpp::List weights_list(const std::vector<NamedArray>& arrays);
+Rcpp::List epoch_list(const EpochStats& stats);
+
+}  // namespace r
+}  // namespace multigrade

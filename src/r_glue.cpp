@@ -1,0 +1,97 @@
+// R entry points for training, inference and runtime information. Exceptions from the
+// core become R errors through Rcpp's wrappers; nothing here touches torch types.
+#include <Rcpp.h>
+
+#include "core/api.h"
+#include "r_convert.h"
+
+using multigrade::Trainer;
+
+namespace {
+
+// Holds a trainer together with the R data it was built from.
+struct TrainingSession {
+  std::unique_ptr<Trainer> trainer;
+  int n_threads = 1;
+};
+
+void check_interrupt(void*) { R_CheckUserInterrupt(); }
+
+// True when the user pressed Ctrl-C; never longjmps through C++ frames.
+bool interrupt_pending() { return R_ToplevelExec(check_interrupt, nullptr) == FALSE; }
+
+TrainingSession& session(SEXP ptr) {
+  Rcpp::XPtr<TrainingSession> p(ptr);
+  if (p.get() == nullptr || !p->trainer) Rcpp::stop("this training session is closed");
+  return *p;
+}
+
+}  // namespace
+
+// [[Rcpp::export(rng = false)]]
+SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List data, std::string device,
+                    int n_threads) {
+  multigrade::ThreadScope threads(n_threads);
+  auto s = std::make_unique<TrainingSession>();
+  s->n_threads = n_threads;
+  s->trainer = std::make_unique<Trainer>(multigrade::r::model_config(model_config),
+                                         multigrade::r::train_config(train_config),
+                                         multigrade::r::data_input(data), device);
+  return Rcpp::XPtr<TrainingSession>(s.release(), true);
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_trainer_epoch(SEXP ptr) {
+  TrainingSession& s = session(ptr);
+  multigrade::ThreadScope threads(s.n_threads);
+  const auto stats = s.trainer->run_epoch(interrupt_pending);
+  Rcpp::List out = multigrade::r::epoch_list(stats);
+  out["finished"] = s.trainer->finished();
+  return out;
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_trainer_result(SEXP ptr, bool restore_best) {
+  TrainingSession& s = session(ptr);
+  if (restore_best) s.trainer->restore_best();
+  const std::vector<int> validation = s.trainer->validation_cells();
+  Rcpp::IntegerVector val(validation.begin(), validation.end());
+  return Rcpp::List::create(Rcpp::_["weights"] = multigrade::r::weights_list(s.trainer->weights()),
+                            Rcpp::_["validation_cells"] = val + 1);
+}
+
+// [[Rcpp::export(rng = false)]]
+void mg_trainer_close(SEXP ptr) {
+  Rcpp::XPtr<TrainingSession> p(ptr);
+  p.release();
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_encode(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device,
+                     int n_threads) {
+  multigrade::ThreadScope threads(n_threads);
+  const auto result = multigrade::encode_latent(multigrade::r::model_config(model_config),
+                                                multigrade::r::named_arrays(weights),
+                                                multigrade::r::data_input(data), device);
+  // Row-major cells x dims from the core -> R's column-major matrix via a transpose.
+  Rcpp::NumericMatrix mean(result.latent_dim, result.n_cells, result.mean.begin());
+  Rcpp::NumericMatrix logvar(result.latent_dim, result.n_cells, result.logvar.begin());
+  return Rcpp::List::create(Rcpp::_["mean"] = Rcpp::transpose(mean), Rcpp::_["logvar"] = Rcpp::transpose(logvar));
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_parameter_layout(Rcpp::List model_config) {
+  return multigrade::r::weights_list(multigrade::parameter_layout(multigrade::r::model_config(model_config)));
+}
+
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_runtime_info() {
+  const auto info = multigrade::runtime_info();
+  return Rcpp::List::create(Rcpp::_["torch_version"] = info.torch_version, Rcpp::_["threads"] = info.threads,
+                            Rcpp::_["cuda_available"] = info.cuda_available,
+                            Rcpp::_["cuda_device_count"] = info.cuda_device_count,
+                            Rcpp::_["compiled_with_cuda"] = info.compiled_with_cuda);
+}
+
+// [[Rcpp::export(rng = false)]]
+std::string mg_resolve_device(std::string device) { return multigrade::resolve_device(device); }

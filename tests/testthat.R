@@ -1,0 +1,4 @@
+library(testthat)
+library(multigrade)
+
+test_check("multigrade")

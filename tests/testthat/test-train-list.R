@@ -1,0 +1,116 @@
+# Training on real data from a list of matrices: integration quality, mosaic input,
+# reproducibility, prediction.
+
+test_that("CITE (RNA nb + ADT mse): integration mixes donors better than PCA and keeps cell types apart", {
+    cite <- cite_data()
+    model <- cite_model()
+    expect_s3_class(model, "multigrade_model")
+    expect_equal(dim(model$embedding), c(600L, 16L))
+    expect_identical(rownames(model$embedding), colnames(cite$rna))
+    expect_true(all(is.finite(model$embedding)))
+    h <- model$history
+    expect_gt(nrow(h), 20)
+    expect_lt(min(h$validation_reconstruction), 0.8 * h$validation_reconstruction[1])
+
+    ours <- multigrade:::integration_summary(model$embedding, cite$obs$cell_type, cite$obs$batch)
+    pca <- multigrade:::integration_summary(
+        multigrade:::pca_baseline(list(rna = cite$rna, adt = cite$adt), c(rna = "nb", adt = "mse"), 16),
+        cite$obs$cell_type, cite$obs$batch)
+    expect_gt(ours$knn_other_batch, pca$knn_other_batch)
+    expect_gt(ours$celltype_asw, pca$celltype_asw - 0.02)
+})
+
+test_that("Multiome (RNA nb + ATAC bernoulli) trains and separates cell types", {
+    mo <- multiome_data()
+    set.seed(7)
+    model <- RunMultigrade(list(rna = mo$rna, atac = mo$atac),
+        likelihoods = c(rna = "nb", atac = "bernoulli"), batch = mo$obs$batch,
+        max_epochs = 60, batch_size = 64, verbose = FALSE,
+        options = multigrade_options(n_threads = 2L))
+    expect_true(all(is.finite(model$embedding)))
+    h <- model$history
+    expect_lt(utils::tail(h$validation_reconstruction, 1), h$validation_reconstruction[1])
+    # Cell types are more separated than random labels would be.
+    ours <- multigrade:::integration_summary(model$embedding, mo$obs$cell_type, mo$obs$batch)
+    shuffled <- multigrade:::integration_summary(model$embedding, sample(mo$obs$cell_type), mo$obs$batch)
+    expect_gt(ours$celltype_asw, shuffled$celltype_asw + 0.05)
+})
+
+test_that("mosaic input: cells missing ADT are trained on and embedded near their paired position", {
+    cite <- cite_data()
+    adt <- cite$adt
+    missing <- seq(1, ncol(adt), by = 3)
+    adt[, missing] <- NA
+    set.seed(11)
+    model <- RunMultigrade(list(rna = cite$rna, adt = adt), batch = cite$obs$batch,
+        max_epochs = 60, batch_size = 64, verbose = FALSE, options = multigrade_options(n_threads = 2L))
+    expect_equal(nrow(model$embedding), ncol(adt))
+    expect_true(all(is.finite(model$embedding)))
+    expect_equal(model$modalities$adt$n_cells, ncol(adt) - length(missing))
+    # The RNA-only cells land among cells of their own type more often than by chance.
+    d <- as.matrix(dist(model$embedding))
+    diag(d) <- Inf
+    nn <- apply(d[missing, -missing], 1, which.min)
+    same_type <- mean(cite$obs$cell_type[missing] == cite$obs$cell_type[-missing][nn])
+    chance <- sum(prop.table(table(cite$obs$cell_type))^2)
+    expect_gt(same_type, 3 * chance)
+    # The explicit `present` argument gives the same model as NA columns.
+    present <- cbind(rna = TRUE, adt = !seq_len(ncol(adt)) %in% missing)
+    set.seed(11)
+    again <- RunMultigrade(list(rna = cite$rna, adt = cite$adt), batch = cite$obs$batch, present = present,
+        max_epochs = 2, batch_size = 64, verbose = FALSE, options = multigrade_options(n_threads = 2L))
+    expect_equal(again$modalities$adt$n_cells, model$modalities$adt$n_cells)
+})
+
+test_that("set.seed() makes training reproducible; seeds give different runs", {
+    cite <- cite_data()
+    mats <- list(rna = cite$rna, adt = cite$adt)
+    set.seed(1)
+    a <- RunMultigrade(mats, batch = cite$obs$batch, max_epochs = 3, verbose = FALSE, options = quick_options())
+    set.seed(1)
+    b <- RunMultigrade(mats, batch = cite$obs$batch, max_epochs = 3, verbose = FALSE, options = quick_options())
+    expect_identical(a$embedding, b$embedding)
+    expect_identical(a$seed, b$seed)
+    c <- quick_model(mats, batch = cite$obs$batch, seed = 99)
+    expect_false(isTRUE(all.equal(a$embedding, c$embedding)))
+})
+
+test_that("predict() is deterministic, reorders features and embeds unimodal cells", {
+    cite <- cite_data()
+    model <- quick_model(list(rna = cite$rna, adt = cite$adt), batch = cite$obs$batch, max_epochs = 5)
+    again <- predict(model, list(rna = cite$rna[rev(rownames(cite$rna)), ], adt = cite$adt),
+        batch = cite$obs$batch)
+    expect_equal(again, model$embedding, tolerance = 1e-6)
+    rna_only <- predict(model, list(rna = cite$rna), batch = cite$obs$batch)
+    expect_equal(dim(rna_only), dim(model$embedding))
+    expect_true(all(is.finite(rna_only)))
+    expect_false(isTRUE(all.equal(rna_only, model$embedding)))
+    logvar <- predict(model, list(rna = cite$rna, adt = cite$adt), batch = cite$obs$batch, type = "logvar")
+    expect_true(all(logvar < 0))  # the joint posterior is tighter than the prior
+})
+
+test_that("continuous covariates (several) and the mixture posterior train", {
+    cite <- cite_data()
+    cont <- data.frame(depth = log1p(Matrix::colSums(cite$rna)), adt_depth = log1p(Matrix::colSums(cite$adt_counts)))
+    model <- quick_model(list(rna = cite$rna, adt = cite$adt), batch = cite$obs$batch, continuous = cont)
+    expect_equal(model$covariates$continuous, c("depth", "adt_depth"))
+    expect_true(all(is.finite(model$embedding)))
+    mix <- RunMultigrade(list(rna = cite$rna, adt = cite$adt), max_epochs = 2, seed = 1, verbose = FALSE,
+        options = quick_options(mixing = "mixture", alignment = "both"), batch = cite$obs$batch)
+    expect_true(all(is.finite(mix$embedding)))
+    zinb <- quick_model(list(rna = cite$rna), likelihoods = c(rna = "zinb"))
+    expect_true(all(is.finite(zinb$embedding)))
+})
+
+test_that("the model object prints, summarises and plots", {
+    model <- cite_model()
+    expect_output(print(summary(model)), "rna")
+    expect_message(print(model), "multigrade_model")
+    s <- summary(model)
+    expect_gt(s$cells_per_second, 0)
+    path <- tempfile(fileext = ".png")
+    grDevices::png(path)
+    plot(model)
+    grDevices::dev.off()
+    expect_gt(file.size(path), 1000)
+})
