@@ -107,7 +107,8 @@ resolve_presence <- function(mats, present, cells, call, absent = character()) {
     pres[, absent] <- FALSE
     none <- rowSums(pres) == 0
     if (any(none)) {
-        mg_abort(c("{sum(none)} cell{?s} ha{?s/ve} no measured modality, e.g. {.val {head(cells[none], 3)}}.",
+        mg_abort(c("{sum(none)} cell{?s} ha{?s/ve} no measured modality.",
+            "x" = "For example {.val {head(cells[none], 3)}}.",
             "i" = "Remove them before training."), call = call)
     }
     pres
@@ -143,7 +144,7 @@ resolve_likelihoods <- function(likelihoods, mats, verbose, call) {
     likelihoods[likelihoods == "bce"] <- "bernoulli"
     bad <- setdiff(likelihoods, likelihood_names)
     if (length(bad) > 0) {
-        mg_abort("Unknown likelihood{?s} {.val {bad}}; use one of {.val {likelihood_names}}.", call = call)
+        mg_abort(c("Unknown likelihood: {.val {bad}}.", "i" = "Use one of {.val {likelihood_names}}."), call = call)
     }
     likelihoods
 }
@@ -277,7 +278,7 @@ align_to_model <- function(mats, model, call) {
     known <- names(model$modalities)
     unknown <- setdiff(names(mats), known)
     if (length(unknown) > 0) {
-        mg_abort("The model has no modalit{?y/ies} {.val {unknown}}; it knows {.val {known}}.", call = call)
+        mg_abort(c("The model has no modality {.val {unknown}}.", "i" = "It knows {.val {known}}."), call = call)
     }
     n_cells <- ncol(mats[[1]])
     cells <- colnames(mats[[1]])
@@ -298,7 +299,8 @@ align_to_model <- function(mats, model, call) {
         }
         missing <- setdiff(features, rownames(m))
         if (length(missing) > 0) {
-            mg_abort(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features, e.g. {.val {head(missing, 3)}}.",
+            mg_abort(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features.",
+                "x" = "For example {.val {head(missing, 3)}}.",
                 "i" = "Give the same features as in training (extra ones are ignored)."), call = call)
         }
         m[features, , drop = FALSE]

@@ -64,8 +64,7 @@ check_weights_layout <- function(model, file) {
     layout <- mg_parameter_layout(model$config)
     ok <- identical(sort(names(layout)), sort(names(model$weights))) &&
         all(vapply(names(layout), function(nm) {
-            identical(as.integer(dim(layout[[nm]]) %||% length(layout[[nm]])),
-                as.integer(dim(model$weights[[nm]]) %||% length(model$weights[[nm]])))
+            identical(layout[[nm]], as.integer(dim(model$weights[[nm]]) %||% length(model$weights[[nm]])))
         }, logical(1)))
     if (!ok) mg_abort("The weights in {.file {file}} do not fit its configuration.", class = "file")
 }
@@ -73,7 +72,13 @@ check_weights_layout <- function(model, file) {
 # Writes an R value under `name`: lists become groups, the rest datasets. The attribute
 # "r_type" records how to read it back; "names_order" keeps list order.
 h5_write <- function(parent, name, value) {
-    if (is.null(value)) {
+    if (is.atomic(value) && !is.null(dimnames(value))) {
+        # Dimension names (e.g. cell names) can exceed HDF5's attribute size: datasets.
+        g <- parent$create_group(name)
+        hdf5r::h5attr(g, "r_type") <- "array_with_dimnames"
+        h5_write(g, "values", unname(value))
+        h5_write(g, "dimnames", lapply(dimnames(value), function(d) d))
+    } else if (is.null(value)) {
         g <- parent$create_group(name)
         hdf5r::h5attr(g, "r_type") <- "NULL"
     } else if (is.data.frame(value) || is.list(value)) {
@@ -107,6 +112,11 @@ h5_read <- function(obj) {
     attrs <- hdf5r::h5attributes(obj)
     type <- attrs$r_type
     if (identical(type, "NULL")) return(NULL)
+    if (identical(type, "array_with_dimnames")) {
+        value <- h5_read(obj[["values"]])
+        dimnames(value) <- h5_read(obj[["dimnames"]])
+        return(value)
+    }
     if (type %in% c("list", "data.frame")) return(h5_read_group(obj))
     value <- if (!is.null(attrs$empty)) {
         switch(type, character = character(0), double = numeric(0), integer = integer(0), logical = logical(0))
