@@ -32,8 +32,8 @@ write.csv(metrics, file.path(out_dir, "metrics.csv"))
 write.csv(model$history, file.path(out_dir, "history.csv"), row.names = FALSE)
 SaveMultigrade(model, file.path(out_dir, "model.h5"), overwrite = TRUE)
 
-umap <- uwot::umap(model$embedding, n_neighbors = 15, min_dist = 0.3, n_threads = 1,
-    ret_model = FALSE, seed = 2021)
+set.seed(2021)
+umap <- uwot::umap(model$embedding, n_neighbors = 15, min_dist = 0.3, n_threads = 1)
 grDevices::png(file.path(out_dir, "umap.png"), width = 1800, height = 850, res = 120)
 graphics::par(mfrow = c(1, 2), mar = c(4, 4, 3, 1))
 types <- cite$obs$cell_type
