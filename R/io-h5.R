@@ -77,7 +77,7 @@ h5_write <- function(parent, name, value) {
         g <- parent$create_group(name)
         hdf5r::h5attr(g, "r_type") <- "array_with_dimnames"
         h5_write(g, "values", unname(value))
-        h5_write(g, "dimnames", lapply(dimnames(value), function(d) d))
+        h5_write(g, "dimnames", dimnames(value))
     } else if (is.null(value)) {
         g <- parent$create_group(name)
         hdf5r::h5attr(g, "r_type") <- "NULL"
