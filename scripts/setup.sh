@@ -24,7 +24,9 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export MAKEFLAGS="-j$(nproc)"
-R CMD INSTALL --no-test-load . >/tmp/multigrade-install.log 2>&1 || {
+# --preclean: make does not track header dependencies, so stale objects would survive a
+# header change.
+R CMD INSTALL --preclean --no-test-load . >/tmp/multigrade-install.log 2>&1 || {
   tail -n 40 /tmp/multigrade-install.log
   echo "setup: installing the R package failed (log above)" >&2
   exit 1

@@ -19,6 +19,7 @@ CellData::Modality CellData::copy_modality(const ModalitySpec& spec, const Modal
                                            int64_t n_cells) {
   Modality m;
   m.likelihood = spec.likelihood;
+  m.log_input = spec.log_input;
   m.n_features = spec.n_features;
   m.sparse = in.sparse;
   std::vector<double> library(static_cast<size_t>(n_cells), 0.0);
@@ -126,12 +127,70 @@ at::Tensor CellData::densify(const Modality& m, const std::vector<int64_t>& cell
   return out;
 }
 
+SparseRows CellData::gather_rows(const Modality& m, const std::vector<int64_t>& cells) const {
+  const auto n = static_cast<int64_t>(cells.size());
+  SparseRows rows;
+  rows.n_features = m.n_features;
+  rows.row_ptr = at::empty({n + 1}, at::kLong);
+  int64_t* ptr = rows.row_ptr.data_ptr<int64_t>();
+  ptr[0] = 0;
+  const float* dense = m.sparse ? nullptr : m.dense.data_ptr<float>();
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t c = cells[r];
+    int64_t nnz = 0;
+    if (m.sparse) {
+      nnz = m.row_ptr[c + 1] - m.row_ptr[c];
+    } else {
+      for (int64_t f = 0; f < m.n_features; ++f) nnz += dense[c * m.n_features + f] != 0.0f;
+    }
+    ptr[r + 1] = ptr[r] + nnz;
+  }
+  rows.col = at::empty({ptr[n]}, at::kInt);
+  rows.values = at::empty({ptr[n]}, at::kFloat);
+  int32_t* col = rows.col.data_ptr<int32_t>();
+  float* val = rows.values.data_ptr<float>();
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t c = cells[r];
+    int64_t k = ptr[r];
+    if (m.sparse) {
+      for (int64_t j = m.row_ptr[c]; j < m.row_ptr[c + 1]; ++j, ++k) {
+        col[k] = m.col[j];
+        val[k] = m.val[j];
+      }
+    } else {
+      for (int64_t f = 0; f < m.n_features; ++f) {
+        const float v = dense[c * m.n_features + f];
+        if (v != 0.0f) {
+          col[k] = static_cast<int32_t>(f);
+          val[k++] = v;
+        }
+      }
+    }
+  }
+  rows.encoder_values = m.log_input ? at::log1p(rows.values) : rows.values;
+  return rows;
+}
+
+SparseRows sparse_rows_from_dense(const at::Tensor& dense, bool log_input) {
+  const at::Tensor d = dense.to(at::kFloat).contiguous();
+  const at::Tensor nonzero = d != 0;
+  SparseRows rows;
+  rows.n_features = d.size(1);
+  rows.row_ptr = at::cat({at::zeros({1}, at::kLong), nonzero.sum(1).cumsum(0)});
+  rows.col = nonzero.nonzero().select(1, 1).to(at::kInt).contiguous();  // row-major order
+  rows.values = d.masked_select(nonzero).contiguous();
+  rows.encoder_values = log_input ? at::log1p(rows.values) : rows.values;
+  return rows;
+}
+
 Batch CellData::batch(const std::vector<int64_t>& cells, const at::Device& device) const {
   Batch b;
   b.size = static_cast<int64_t>(cells.size());
   const at::Tensor index = at::tensor(cells, at::kLong);
   for (const auto& m : modalities_) {
-    b.x.push_back(to_device(densify(m, cells), device));
+    const bool sparse_rows = device.is_cpu() && m.likelihood == Likelihood::nb;
+    b.sparse.push_back(sparse_rows ? gather_rows(m, cells) : SparseRows());
+    b.x.push_back(sparse_rows ? at::Tensor() : to_device(densify(m, cells), device));
     b.log_library.push_back(m.log_library.defined()
                                 ? to_device(m.log_library.index_select(0, index), device)
                                 : at::Tensor());

@@ -9,10 +9,26 @@
 
 namespace multigrade {
 
+// A minibatch's rows of one modality in compressed sparse row form (host tensors).
+struct SparseRows {
+  at::Tensor row_ptr;        // B + 1, int64
+  at::Tensor col;            // nnz, int32
+  at::Tensor values;         // nnz, float: the data
+  at::Tensor encoder_values; // nnz, float: what the encoder sees (log1p(values) or values)
+  int64_t n_features = 0;
+  bool defined() const { return row_ptr.defined(); }
+};
+
+// The non-zeros of a dense host matrix (B x n_features, float) as sparse rows.
+SparseRows sparse_rows_from_dense(const at::Tensor& dense, bool log_input);
+
 // One minibatch on the compute device. Per-modality tensors are B x n_features.
+// On the CPU, nb modalities come as sparse rows only (x[m] undefined): their encoder's first
+// layer and the fused loss read the non-zeros directly (fused_ops.h).
 struct Batch {
   int64_t size = 0;
   std::vector<at::Tensor> x;
+  std::vector<SparseRows> sparse;
   at::Tensor present;                    // B x M float (1 = measured)
   std::vector<at::Tensor> log_library;   // B, count modalities only
   std::vector<at::Tensor> lgamma_const;  // B, sum_f lgamma(x + 1), nb/zinb only
@@ -32,6 +48,7 @@ class CellData {
  private:
   struct Modality {
     Likelihood likelihood = Likelihood::mse;
+    bool log_input = false;
     int64_t n_features = 0;
     bool sparse = false;
     std::vector<int64_t> row_ptr;  // CSR over cells (sparse storage)
@@ -43,6 +60,7 @@ class CellData {
   };
 
   at::Tensor densify(const Modality& m, const std::vector<int64_t>& cells) const;
+  SparseRows gather_rows(const Modality& m, const std::vector<int64_t>& cells) const;
   static Modality copy_modality(const ModalitySpec& spec, const ModalityInput& in, int64_t n_cells);
 
   int64_t n_cells_ = 0;

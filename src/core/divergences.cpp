@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "fused_ops.h"
+
 namespace multigrade {
 
 namespace {
@@ -24,9 +26,7 @@ at::Tensor kl_standard_normal(const at::Tensor& mu, const at::Tensor& logvar) {
 at::Tensor mmd_group_pairs(const at::Tensor& z, const at::Tensor& membership) {
   const at::Tensor sq = z.pow(2).sum(1, /*keepdim=*/true);
   const at::Tensor dist = at::clamp_min(sq + sq.t() - 2.0 * at::mm(z, z.t()), 0.0);
-  const auto& g = kernel_gammas();
-  const at::Tensor gammas = at::tensor(g, z.options().device(at::kCPU)).to(z.device()).view({-1, 1, 1});
-  const at::Tensor kernel = at::exp(-gammas * dist.unsqueeze(0)).sum(0) / static_cast<double>(g.size());
+  const at::Tensor kernel = multi_scale_rbf(dist, kernel_gammas());
 
   const at::Tensor block_sums = at::mm(membership.t(), at::mm(kernel, membership));  // G x G
   const at::Tensor counts = membership.sum(0);                                     // G

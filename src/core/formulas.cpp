@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "divergences.h"
+#include "fused_ops.h"
 #include "likelihoods.h"
 #include "posterior.h"
 
@@ -67,6 +68,109 @@ double mmd(const std::vector<double>& z, int64_t n, int64_t d, const std::vector
 std::vector<double> kl(const std::vector<double>& mu, const std::vector<double>& logvar, int64_t n,
                        int64_t d) {
   return as_vector(kl_standard_normal(as_tensor(mu, {n, d}), as_tensor(logvar, {n, d})));
+}
+
+namespace {
+
+double max_relative_error(const at::Tensor& fast, const at::Tensor& reference) {
+  const at::Tensor ref = reference.to(at::kDouble);
+  const double scale = ref.abs().max().item<double>() + 1e-12;
+  return (fast.to(at::kDouble) - ref).abs().max().item<double>() / scale;
+}
+
+// Counts like real data: mostly zeros, small integers, a few large and non-integer values.
+at::Tensor random_counts(int64_t rows, int64_t features) {
+  const at::Tensor u = at::rand({rows, features}, at::kDouble);
+  const at::Tensor small = at::randint(1, 6, {rows, features}, at::kDouble);
+  const at::Tensor large = at::randint(17, 400, {rows, features}, at::kDouble);
+  at::Tensor x = at::where(u < 0.7, at::zeros_like(u), small);
+  x = at::where(u > 0.97, large, x);
+  return at::where((u > 0.95) & (u <= 0.97), small + 0.5, x);
+}
+
+}  // namespace
+
+FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_groups, uint64_t seed) {
+  at::manual_seed(seed);
+  const at::Tensor x = random_counts(rows, features);
+  const at::Tensor logits = at::randn({rows, features}, at::kDouble) * 2.0;
+  const at::Tensor log_library = at::log(at::rand({rows}, at::kDouble) * 4500.0 + 500.0);
+  const at::Tensor table = at::randn({n_groups, features}, at::kDouble) * 1.5;
+  const at::Tensor group = at::randint(0, n_groups, {rows}, at::kLong);
+  const at::Tensor lgamma_const = at::lgamma(x + 1.0).sum(1);
+  const at::Tensor weights = at::rand({rows}, at::kDouble);
+
+  const at::Tensor ref_logits = logits.clone().requires_grad_(true);
+  const at::Tensor ref_table = table.clone().requires_grad_(true);
+  const at::Tensor gathered = n_groups == 1 ? ref_table : ref_table.index_select(0, group);
+  const at::Tensor ref = nb_nll(x, ref_logits, log_library, gathered, lgamma_const);
+  (ref * weights).sum().backward();
+
+  const at::Tensor fast_logits = logits.to(at::kFloat).requires_grad_(true);
+  const at::Tensor fast_table = table.to(at::kFloat).requires_grad_(true);
+  const at::Tensor fast = nb_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast_logits, log_library.to(at::kFloat), fast_table, group,
+                                  lgamma_const.to(at::kFloat));
+  (fast * weights.to(at::kFloat)).sum().backward();
+
+  FusedComparison out;
+  out.value_error = ((fast.to(at::kDouble) - ref).abs() / (ref.abs() + 1.0)).max().item<double>();
+  out.gradient_error = max_relative_error(fast_logits.grad(), ref_logits.grad());
+  out.theta_gradient_error = max_relative_error(fast_table.grad(), ref_table.grad());
+  return out;
+}
+
+FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest,
+                                      uint64_t seed) {
+  at::manual_seed(seed);
+  const at::Tensor x = random_counts(rows, features);
+  const at::Tensor weight = at::randn({hidden, features + n_rest}, at::kDouble) * 0.1;
+  const at::Tensor bias = at::randn({hidden}, at::kDouble);
+  const at::Tensor rest = at::randn({rows, n_rest}, at::kDouble);
+  const at::Tensor upstream = at::randn({rows, hidden}, at::kDouble);
+
+  const at::Tensor ref_weight = weight.clone().requires_grad_(true);
+  const at::Tensor ref_rest = rest.clone().requires_grad_(true);
+  const at::Tensor ref = at::linear(at::cat({at::log1p(x), ref_rest}, 1), ref_weight, bias);
+  (ref * upstream).sum().backward();
+
+  const at::Tensor fast_weight = weight.to(at::kFloat).requires_grad_(true);
+  const at::Tensor fast_rest = rest.to(at::kFloat).requires_grad_(true);
+  const at::Tensor fast = sparse_affine(sparse_rows_from_dense(x, true), fast_weight, bias.to(at::kFloat),
+                                        n_rest > 0 ? fast_rest : at::Tensor());
+  (fast * upstream.to(at::kFloat)).sum().backward();
+  FusedComparison out;
+  out.value_error = max_relative_error(fast, ref);
+  out.gradient_error = max_relative_error(fast_weight.grad(), ref_weight.grad());
+  if (n_rest > 0) out.theta_gradient_error = max_relative_error(fast_rest.grad(), ref_rest.grad());
+  return out;
+}
+
+FusedComparison compare_fused_rbf(int64_t n, uint64_t seed) {
+  at::manual_seed(seed);
+  // Squared distances spanning the bandwidths' scales, 0 included.
+  const at::Tensor dist = at::exp(at::rand({n}, at::kDouble) * 24.0 - 16.0) * (at::rand({n}, at::kDouble) > 0.05);
+  const at::Tensor weights = at::randn({n}, at::kDouble);
+  const std::vector<double> gammas = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 5, 10, 15,
+                                      20, 25, 30, 35, 100, 1e3, 1e4, 1e5, 1e6};
+  const at::Tensor ref_dist = dist.clone().requires_grad_(true);
+  const at::Tensor ref = multi_scale_rbf(ref_dist, gammas);  // double: the ATen composition
+  (ref * weights).sum().backward();
+  const at::Tensor fast_dist = dist.to(at::kFloat).requires_grad_(true);
+  const at::Tensor fast = multi_scale_rbf(fast_dist, gammas);
+  (fast * weights.to(at::kFloat)).sum().backward();
+  FusedComparison out;
+  out.value_error = max_relative_error(fast, ref);
+  out.gradient_error = max_relative_error(fast_dist.grad(), ref_dist.grad());
+  return out;
+}
+
+std::pair<double, bool> dropout_mask_summary(int64_t n, double p, uint64_t seed) {
+  at::manual_seed(seed);
+  const at::Tensor ones = at::ones({n}, at::kFloat);
+  const at::Tensor y = dropout(ones, p);
+  const at::Tensor kept = y > 0;
+  const bool exact = ((y == 0) | (y == static_cast<float>(1.0 / (1.0 - p)))).all().item<bool>();
+  return {kept.to(at::kDouble).mean().item<double>(), exact};
 }
 
 }  // namespace formulas

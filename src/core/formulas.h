@@ -2,7 +2,9 @@
 // can check them against independent computations. Same code paths as training.
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace multigrade {
@@ -29,6 +31,24 @@ double mmd(const std::vector<double>& z, int64_t n, int64_t d, const std::vector
 // Per-cell KL to N(0, I); row-major n x d.
 std::vector<double> kl(const std::vector<double>& mu, const std::vector<double>& logvar, int64_t n,
                        int64_t d);
+
+// Fused CPU kernels (fused_ops.h, float) against the autograd composition of ATen ops in
+// double precision on random inputs: largest errors relative to the reference's scale.
+struct FusedComparison {
+  double value_error = 0;
+  double gradient_error = 0;      // gradient of sum_b w_b * loss_b with random weights w
+  double theta_gradient_error = 0;  // nb only: dispersion table
+};
+FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_groups, uint64_t seed);
+FusedComparison compare_fused_rbf(int64_t n, uint64_t seed);
+// Sparse first encoder layer against at::linear on the densified log1p input; the third
+// error is that of the covariates' gradient (n_rest > 0).
+FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest,
+                                      uint64_t seed);
+
+// Fraction of kept entries in a CPU dropout mask of n entries, and whether every entry is
+// exactly 0 or 1 / (1 - p).
+std::pair<double, bool> dropout_mask_summary(int64_t n, double p, uint64_t seed);
 
 }  // namespace formulas
 }  // namespace multigrade

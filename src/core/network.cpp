@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include "likelihoods.h"
+#include "fused_ops.h"
 
 namespace multigrade {
 
@@ -78,13 +79,15 @@ at::Tensor MultigradeNet::linear(const Linear& layer, const at::Tensor& x) const
   return at::linear(x, params_[layer.weight], params_[layer.bias]);
 }
 
-at::Tensor MultigradeNet::run_trunk(const std::vector<Linear>& trunk, at::Tensor x, bool train) const {
-  for (const auto& layer : trunk) {
-    x = linear(layer, x);
-    x = at::layer_norm(x, {x.size(1)}, {}, {}, 1e-5);
-    x = at::leaky_relu(x, config_.leaky_slope);
-    if (config_.dropout > 0 && train) x = at::dropout(x, config_.dropout, true);
-  }
+at::Tensor MultigradeNet::activate(at::Tensor x, bool train) const {
+  x = at::layer_norm(x, {x.size(1)}, {}, {}, 1e-5);
+  x = at::leaky_relu(x, config_.leaky_slope);
+  if (config_.dropout > 0 && train) x = dropout(x, config_.dropout);
+  return x;
+}
+
+at::Tensor MultigradeNet::run_trunk(const std::vector<Linear>& trunk, at::Tensor x, bool train, size_t first) const {
+  for (size_t k = first; k < trunk.size(); ++k) x = activate(linear(trunk[k], x), train);
   return x;
 }
 
@@ -103,10 +106,18 @@ at::Tensor MultigradeNet::covariates(const Batch& batch) const {
 
 std::vector<Gaussian> MultigradeNet::encode(const Batch& batch, const at::Tensor& cov, bool train) const {
   std::vector<Gaussian> experts;
+  const at::Tensor encoder_cov = config_.condition_encoders && cov.defined() ? cov : at::Tensor();
   for (size_t m = 0; m < encoders_.size(); ++m) {
-    at::Tensor input = config_.modalities[m].log_input ? at::log1p(batch.x[m]) : batch.x[m];
-    if (config_.condition_encoders && cov.defined()) input = at::cat({input, cov}, 1);
-    const at::Tensor h = run_trunk(encoders_[m].trunk, input, train);
+    at::Tensor h;
+    if (batch.sparse[m].defined()) {
+      const Linear& first = encoders_[m].trunk.front();
+      h = activate(sparse_affine(batch.sparse[m], params_[first.weight], params_[first.bias], encoder_cov), train);
+      h = run_trunk(encoders_[m].trunk, h, train, 1);
+    } else {
+      at::Tensor input = config_.modalities[m].log_input ? at::log1p(batch.x[m]) : batch.x[m];
+      if (encoder_cov.defined()) input = at::cat({input, encoder_cov}, 1);
+      h = run_trunk(encoders_[m].trunk, input, train);
+    }
     const at::Tensor logvar = at::clamp(linear(encoders_[m].logvar, h), kMinLogvar, kMaxLogvar);
     experts.push_back({linear(encoders_[m].mu, h), logvar});
   }
@@ -133,13 +144,14 @@ at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutp
     case Likelihood::bernoulli: return bernoulli_nll(x, out.mean);
     case Likelihood::nb:
     case Likelihood::zinb: {
+      // One dispersion row per integrate_on group.
       const at::Tensor& table = params_[d.log_theta];
-      // One dispersion row per integrate_on group; broadcast when there is a single group.
+      if (!d.has_zi)
+        return nb_loss(batch.sparse[modality], x, out.mean, batch.log_library[modality], table, batch.group,
+                       batch.lgamma_const[modality]);
       const at::Tensor log_theta = config_.n_groups == 1 ? table : table.index_select(0, batch.group);
-      if (d.has_zi)
-        return zinb_nll(x, out.mean, out.zi_logits, batch.log_library[modality], log_theta,
-                        batch.lgamma_const[modality]);
-      return nb_nll(x, out.mean, batch.log_library[modality], log_theta, batch.lgamma_const[modality]);
+      return zinb_nll(x, out.mean, out.zi_logits, batch.log_library[modality], log_theta,
+                      batch.lgamma_const[modality]);
     }
   }
   return at::Tensor();

@@ -54,7 +54,10 @@ class MultigradeNet {
   std::vector<Linear> add_trunk(const std::string& name, int64_t in, int64_t hidden, int64_t out,
                                 int n_layers);
   at::Tensor linear(const Linear& layer, const at::Tensor& x) const;
-  at::Tensor run_trunk(const std::vector<Linear>& trunk, at::Tensor x, bool train) const;
+  // LayerNorm -> LeakyReLU -> Dropout after each block's linear map.
+  at::Tensor activate(at::Tensor x, bool train) const;
+  // The trunk's blocks from `first` on.
+  at::Tensor run_trunk(const std::vector<Linear>& trunk, at::Tensor x, bool train, size_t first = 0) const;
   int64_t covariate_width() const;
 
   ModelConfig config_;

@@ -17,7 +17,7 @@ struct AdamWSettings {
 class FlatAdamW {
  public:
   FlatAdamW(at::Tensor params, at::Tensor grads, AdamWSettings settings);
-  void step();
+  void step();  // also clears the gradients
   void reset_state();  // forget the moments (after a rollback)
   void set_lr(double lr) { settings_.lr = lr; }
   double lr() const { return settings_.lr; }

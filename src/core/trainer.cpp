@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "dataset.h"
+#include "host_memory.h"
 #include "network.h"
 #include "objective.h"
 #include "optimizer.h"
@@ -41,6 +42,7 @@ struct Trainer::Impl {
   Impl(const ModelConfig& mc, const TrainConfig& tc, const DataInput& input, const std::string& dev)
       : model_config(mc), config(tc), device(resolve_device(dev)), data(mc, input), rng(tc.seed) {
     at::manual_seed(tc.seed);  // parameter init, dropout and reparameterisation draws
+    keep_freed_host_memory();
     split = split_cells(data.n_cells(), config.train_size, rng);
     net = std::make_unique<MultigradeNet>(model_config, device);
     AdamWSettings s;
@@ -80,7 +82,6 @@ struct Trainer::Impl {
       const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/true);
       terms.total.backward();
       optimizer->step();
-      net->params().flat_grad().zero_();
       at::NoGradGuard no_grad;
       sums.narrow(0, 0, 4).add_(at::stack({terms.total.detach() * static_cast<double>(batch.size),
                                            terms.reconstruction.detach().sum(), terms.kl.detach().sum(),

@@ -79,6 +79,30 @@ void test_mmd() {
   check(near(fast, slow, 1e-9), "mmd against double loop");
 }
 
+void test_fused_kernels() {
+  // Feature counts that are and are not multiples of the vector width; one and several groups.
+  for (int64_t features : {64, 203}) {
+    for (int64_t groups : {1, 3}) {
+      const auto c = multigrade::formulas::compare_fused_nb(37, features, groups, 11);
+      const std::string what = " (" + std::to_string(features) + " features, " + std::to_string(groups) + " groups)";
+      check(c.value_error < 1e-4, "fused nb loss matches the reference" + what);
+      check(c.gradient_error < 1e-4, "fused nb gradient (logits) matches autograd" + what);
+      check(c.theta_gradient_error < 1e-4, "fused nb gradient (dispersion) matches autograd" + what);
+    }
+  }
+  for (int64_t n_rest : {0, 16}) {
+    const auto sa = multigrade::formulas::compare_sparse_affine(29, 203, 36, n_rest, 4);
+    check(sa.value_error < 1e-5 && sa.gradient_error < 1e-5 && sa.theta_gradient_error < 1e-5,
+          "sparse first layer matches the dense linear map (values and gradients), covariates " +
+              std::to_string(n_rest));
+  }
+  const auto rbf = multigrade::formulas::compare_fused_rbf(1003, 5);
+  check(rbf.value_error < 1e-5, "fused multi-scale kernel matches the reference");
+  check(rbf.gradient_error < 1e-4, "fused multi-scale kernel derivative matches autograd");
+  const auto mask = multigrade::formulas::dropout_mask_summary(200000, 0.2, 3);
+  check(std::fabs(mask.first - 0.8) < 0.005 && mask.second, "dropout keeps 1 - p and scales by 1 / (1 - p)");
+}
+
 // Two cell states x two batches of NB counts; training must reduce the loss.
 void test_training_learns() {
   const int n = 400, genes = 50, proteins = 8;
@@ -142,6 +166,7 @@ int main() {
   test_nb();
   test_poe();
   test_mmd();
+  test_fused_kernels();
   test_training_learns();
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed == 0 ? 0 : 1;

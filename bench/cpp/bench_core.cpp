@@ -1,0 +1,139 @@
+// C++ benchmark driver over the multigrade core (no R): simulates data, trains the default
+// architecture and embeds, printing JSON lines with cells/s, peak memory, device and LibTorch.
+//   bench_core [--cells N] [--epochs E] [--batch B] [--threads T] [--device cpu|cuda|auto]
+//              [--genes G] [--peaks P] [--donors D]
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "api.h"
+#include "simulate.h"
+
+namespace {
+
+struct Args {
+  multigrade_bench::SimulationSettings sim;
+  int epochs = 3;
+  int64_t batch = 256;
+  int threads = 2;
+  std::string device = "auto";
+};
+
+Args parse(int argc, char** argv) {
+  Args a;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string key = argv[i];
+    const char* v = argv[i + 1];
+    if (key == "--cells") a.sim.n_cells = std::atoll(v);
+    else if (key == "--epochs") a.epochs = std::atoi(v);
+    else if (key == "--batch") a.batch = std::atoll(v);
+    else if (key == "--threads") a.threads = std::atoi(v);
+    else if (key == "--device") a.device = v;
+    else if (key == "--genes") a.sim.n_genes = std::atoll(v);
+    else if (key == "--peaks") a.sim.n_peaks = std::atoll(v);
+    else if (key == "--donors") a.sim.n_donors = std::atoi(v);
+    else {
+      std::fprintf(stderr, "unknown argument %s\n", key.c_str());
+      std::exit(2);
+    }
+  }
+  return a;
+}
+
+double peak_rss_mb() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
+  return -1;
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Args args = parse(argc, argv);
+  const multigrade::ThreadScope threads(args.threads);
+  const std::string device = multigrade::resolve_device(args.device);
+  const multigrade::RuntimeInfo info = multigrade::runtime_info();
+
+  auto t0 = std::chrono::steady_clock::now();
+  const auto data = multigrade_bench::simulate(args.sim);
+  const double nnz_fraction = static_cast<double>(data.rna.values.size()) /
+                              static_cast<double>(data.n_cells * data.rna.n_features);
+  std::printf("{\"task\":\"simulate\",\"cells\":%lld,\"genes\":%lld,\"rna_nonzero\":%.3f,\"seconds\":%.2f}\n",
+              static_cast<long long>(data.n_cells), static_cast<long long>(data.rna.n_features),
+              nnz_fraction, seconds_since(t0));
+
+  multigrade::ModelConfig mc;
+  multigrade::ModalitySpec rna{"rna", data.rna.n_features, multigrade::Likelihood::nb, true};
+  multigrade::ModalitySpec adt{"adt", data.adt.n_features, multigrade::Likelihood::mse, false};
+  mc.modalities = {rna, adt};
+  multigrade::DataInput in;
+  in.n_cells = data.n_cells;
+  multigrade::ModalityInput rna_in, adt_in;
+  rna_in.sparse = true;
+  rna_in.col_ptr = data.rna.col_ptr.data();
+  rna_in.row_index = data.rna.row_index.data();
+  rna_in.values = data.rna.values.data();
+  adt_in.values = data.adt.values.data();
+  in.modalities = {rna_in, adt_in};
+  if (args.sim.n_peaks > 0) {
+    mc.modalities.push_back({"atac", data.atac.n_features, multigrade::Likelihood::bernoulli, false});
+    multigrade::ModalityInput atac_in;
+    atac_in.sparse = true;
+    atac_in.col_ptr = data.atac.col_ptr.data();
+    atac_in.row_index = data.atac.row_index.data();
+    atac_in.values = data.atac.values.data();
+    in.modalities.push_back(atac_in);
+  }
+  mc.categorical_levels = {args.sim.n_donors};
+  mc.n_groups = args.sim.n_donors;
+  in.categorical = {data.donor.data()};
+  in.group = data.donor.data();
+
+  multigrade::TrainConfig tc;
+  tc.max_epochs = args.epochs;
+  tc.batch_size = args.batch;
+  tc.early_stopping = false;
+  tc.integ_coef = 1.0;
+  tc.alignment = multigrade::Alignment::latent;
+  tc.stratified_batches = true;
+  tc.seed = 1;
+
+  t0 = std::chrono::steady_clock::now();
+  multigrade::Trainer trainer(mc, tc, in, device);
+  const double setup_s = seconds_since(t0);
+  double timed_s = 0;
+  int64_t timed_cells = 0;
+  for (int e = 0; e < args.epochs && !trainer.finished(); ++e) {
+    const auto stats = trainer.run_epoch(nullptr);
+    std::printf("{\"task\":\"epoch\",\"epoch\":%d,\"loss\":%.4f,\"seconds\":%.3f,\"cells_per_s\":%.0f}\n",
+                stats.epoch, stats.train_loss, stats.seconds, stats.cells_seen / stats.seconds);
+    if (e > 0 || args.epochs == 1) {  // epoch 1 includes allocator and BLAS warm-up
+      timed_s += stats.seconds;
+      timed_cells += stats.cells_seen;
+    }
+  }
+  const double train_rate = timed_cells / timed_s;
+  std::printf("{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
+              "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"libtorch\":\"%s\",\"setup_s\":%.2f,"
+              "\"cells_per_s\":%.0f,\"ms_per_step\":%.2f}\n",
+              static_cast<long long>(data.n_cells), static_cast<long long>(args.sim.n_genes),
+              static_cast<long long>(args.sim.n_proteins), static_cast<long long>(args.sim.n_peaks),
+              static_cast<long long>(args.batch), args.threads, device.c_str(), info.torch_version.c_str(),
+              setup_s, train_rate, 1000.0 * static_cast<double>(args.batch) / train_rate);
+
+  const auto weights = trainer.weights();
+  t0 = std::chrono::steady_clock::now();
+  const auto latent = multigrade::encode_latent(mc, weights, in, device);
+  std::printf("{\"task\":\"embed\",\"cells\":%lld,\"device\":\"%s\",\"cells_per_s\":%.0f}\n",
+              static_cast<long long>(latent.n_cells), device.c_str(), latent.n_cells / seconds_since(t0));
+  std::printf("{\"task\":\"peak_memory\",\"max_rss_mb\":%.0f}\n", peak_rss_mb());
+  return 0;
+}

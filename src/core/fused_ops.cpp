@@ -1,0 +1,194 @@
+#include "fused_ops.h"
+
+#include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <mutex>
+
+#include "dropout_mask.h"
+#include "likelihoods.h"
+#include "nb_kernel.h"
+#include "rbf_kernel.h"
+#include "sparse_matmul.h"
+
+namespace multigrade {
+
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// Saves each cell's gradients for a unit upstream gradient; backward scales them.
+class FusedNbLoss : public torch::autograd::Function<FusedNbLoss> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& log_theta_table,
+                            const SparseRows& rows, const at::Tensor& log_library, const at::Tensor& group,
+                            const at::Tensor& lgamma_const) {
+    const at::Tensor l = logits.contiguous();
+    const at::Tensor log_theta = log_theta_table.contiguous();
+    const at::Tensor theta = log_theta.exp();
+    const at::Tensor lib = log_library.contiguous();
+    const at::Tensor lgc = lgamma_const.contiguous();
+    const at::Tensor groups = group.contiguous();
+    const bool need_grads = logits.requires_grad() || log_theta_table.requires_grad();
+
+    at::Tensor nll = at::empty({l.size(0)}, l.options());
+    at::Tensor grad_logits, grad_log_theta;
+    NbKernelArgs args;
+    args.n_rows = l.size(0);
+    args.n_features = l.size(1);
+    args.row_ptr = rows.row_ptr.data_ptr<int64_t>();
+    args.col = rows.col.data_ptr<int32_t>();
+    args.values = rows.values.data_ptr<float>();
+    args.logits = l.data_ptr<float>();
+    args.log_library = lib.data_ptr<float>();
+    args.lgamma_const = lgc.data_ptr<float>();
+    args.log_theta = log_theta.data_ptr<float>();
+    args.theta = theta.data_ptr<float>();
+    args.group = log_theta.size(0) > 1 ? groups.data_ptr<int64_t>() : nullptr;
+    args.nll = nll.data_ptr<float>();
+    if (need_grads) {
+      grad_logits = at::empty_like(l);
+      grad_log_theta = at::empty_like(l);
+      args.grad_logits = grad_logits.data_ptr<float>();
+      args.grad_log_theta = grad_log_theta.data_ptr<float>();
+    }
+    nb_loss_cpu(args);
+    if (need_grads) {
+      ctx->save_for_backward({grad_logits, grad_log_theta, groups});
+      ctx->saved_data["n_groups"] = log_theta.size(0);
+    }
+    return nll;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor upstream = grad_output[0].contiguous();
+    // The saved buffers belong to this node alone and backward runs once: scale in place.
+    at::Tensor grad_logits = saved[0].mul_(upstream.unsqueeze(1));
+    // Per-group sums of the dispersion gradients as one small matrix product.
+    const int64_t n_groups = ctx->saved_data["n_groups"].toInt();
+    const at::Tensor weights = n_groups > 1
+                                   ? at::one_hot(saved[2], n_groups).to(upstream.scalar_type()).t() * upstream
+                                   : upstream.unsqueeze(0);
+    at::Tensor grad_table = at::mm(weights, saved[1]);
+    return {grad_logits, grad_table, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+class FusedMultiScaleRbf : public torch::autograd::Function<FusedMultiScaleRbf> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& dist, const std::vector<double>& gammas) {
+    const at::Tensor d = dist.contiguous();
+    const std::vector<float> g(gammas.begin(), gammas.end());
+    at::Tensor kernel = at::empty_like(d);
+    at::Tensor derivative;
+    if (dist.requires_grad()) derivative = at::empty_like(d);
+    multi_scale_rbf_cpu(d.data_ptr<float>(), d.numel(), g.data(), static_cast<int>(g.size()),
+                        kernel.data_ptr<float>(), derivative.defined() ? derivative.data_ptr<float>() : nullptr);
+    if (derivative.defined()) ctx->save_for_backward({derivative});
+    return kernel;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
+    const auto saved = ctx->get_saved_variables();
+    return {saved[0].mul_(grad_output[0]), at::Tensor()};
+  }
+};
+
+class SparseAffine : public torch::autograd::Function<SparseAffine> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& weight, const at::Tensor& bias,
+                            const at::Tensor& rest, const SparseRows& rows) {
+    const int64_t n_sparse = rows.n_features;
+    const int64_t n_rest = rest.size(1);
+    const CsrView a = csr_view(rows);
+    at::Tensor out = n_rest > 0 ? at::addmm(bias, rest, weight.narrow(1, n_sparse, n_rest).t())
+                                : bias.unsqueeze(0).expand({a.n_rows, bias.size(0)}).contiguous();
+    const at::Tensor w = weight.contiguous();
+    at::Tensor wt = at::empty({n_sparse, w.size(0)}, w.options());  // G x H
+    transpose_into(w.data_ptr<float>(), w.size(0), n_sparse, w.size(1), wt.data_ptr<float>(), w.size(0));
+    csr_times_dense(a, wt.data_ptr<float>(), out.size(1), out.data_ptr<float>());
+    ctx->save_for_backward({weight, rest, rows.row_ptr, rows.col, rows.encoder_values});
+    ctx->saved_data["n_sparse"] = n_sparse;
+    return out;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& weight = saved[0];
+    const at::Tensor& rest = saved[1];
+    const int64_t n_sparse = ctx->saved_data["n_sparse"].toInt();
+    const at::Tensor g = grad_output[0].contiguous();
+    SparseRows rows;
+    rows.row_ptr = saved[2];
+    rows.col = saved[3];
+    rows.encoder_values = saved[4];
+    rows.n_features = n_sparse;
+    at::Tensor grad_wt = at::empty({n_sparse, g.size(1)}, g.options());
+    csr_transpose_times_dense(csr_view(rows), g.data_ptr<float>(), g.size(1), grad_wt.data_ptr<float>());
+    at::Tensor grad_weight = at::empty(weight.sizes(), g.options());
+    transpose_into(grad_wt.data_ptr<float>(), n_sparse, g.size(1), g.size(1), grad_weight.data_ptr<float>(),
+                   weight.size(1));
+    at::Tensor grad_rest;
+    const int64_t n_rest = rest.size(1);
+    if (n_rest > 0) {
+      grad_weight.narrow(1, n_sparse, n_rest).copy_(at::mm(g.t(), rest));
+      grad_rest = at::mm(g, weight.narrow(1, n_sparse, n_rest));
+    }
+    return {grad_weight, g.sum(0), grad_rest, at::Tensor()};
+  }
+
+ private:
+  static CsrView csr_view(const SparseRows& rows) {
+    CsrView a;
+    a.n_rows = rows.row_ptr.numel() - 1;
+    a.n_cols = rows.n_features;
+    a.row_ptr = rows.row_ptr.data_ptr<int64_t>();
+    a.col = rows.col.data_ptr<int32_t>();
+    a.values = rows.encoder_values.data_ptr<float>();
+    return a;
+  }
+};
+
+uint64_t draw_seed_from_default_generator() {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
+}
+
+}  // namespace
+
+at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor& logits,
+                   const at::Tensor& log_library, const at::Tensor& log_theta_table,
+                   const at::Tensor& group, const at::Tensor& lgamma_const) {
+  if (rows.defined() && logits.is_cpu() && logits.scalar_type() == at::kFloat)
+    return FusedNbLoss::apply(logits, log_theta_table, rows, log_library, group, lgamma_const);
+  const at::Tensor log_theta =
+      log_theta_table.size(0) == 1 ? log_theta_table : log_theta_table.index_select(0, group);
+  return nb_nll(x, logits, log_library, log_theta, lgamma_const);
+}
+
+at::Tensor multi_scale_rbf(const at::Tensor& dist, const std::vector<double>& gammas) {
+  if (dist.is_cpu() && dist.scalar_type() == at::kFloat) return FusedMultiScaleRbf::apply(dist, gammas);
+  const at::Tensor g = at::tensor(gammas, dist.options().device(at::kCPU)).to(dist.device()).view({-1, 1, 1});
+  return at::exp(-g * dist.unsqueeze(0)).mean(0);
+}
+
+at::Tensor sparse_affine(const SparseRows& rows, const at::Tensor& weight, const at::Tensor& bias,
+                         const at::Tensor& rest) {
+  // Autograd functions take defined tensors only: no covariates are a B x 0 matrix.
+  const at::Tensor covariates = rest.defined() ? rest : at::empty({rows.row_ptr.numel() - 1, 0}, weight.options());
+  return SparseAffine::apply(weight, bias, covariates, rows);
+}
+
+at::Tensor dropout(const at::Tensor& x, double p) {
+  if (p <= 0) return x;
+  if (!x.is_cpu()) return at::dropout(x, p, /*train=*/true);
+  at::Tensor mask = at::empty(x.sizes(), x.options().requires_grad(false));
+  dropout_mask_cpu(mask.data_ptr<float>(), mask.numel(), p, draw_seed_from_default_generator());
+  return x * mask;
+}
+
+}  // namespace multigrade

@@ -1,0 +1,32 @@
+// Tensor-level operations with fast CPU paths: each is one autograd node whose CPU kernel
+// computes the value and its analytic gradient together (nb_kernel, rbf_kernel,
+// dropout_mask); other devices use the equivalent composition of ATen ops.
+#pragma once
+
+#include <ATen/core/Tensor.h>
+
+#include <vector>
+
+#include "dataset.h"
+
+namespace multigrade {
+
+// Negative binomial loss per cell with mu = softmax(logits) * library. Counts come as sparse
+// rows (CPU: the fused kernel) or, when `rows` is undefined, as dense x (ATen composition).
+// x, logits: B x G; log_library, lgamma_const: B; log_theta_table: n_groups x G; group: B int64.
+at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor& logits,
+                   const at::Tensor& log_library, const at::Tensor& log_theta_table,
+                   const at::Tensor& group, const at::Tensor& lgamma_const);
+
+// First layer of an encoder over sparse rows: rows.encoder_values (B x G, sparse) and `rest`
+// (B x C dense covariates, or undefined) times weight (H x (G + C)) transposed, plus bias.
+at::Tensor sparse_affine(const SparseRows& rows, const at::Tensor& weight, const at::Tensor& bias,
+                         const at::Tensor& rest);
+
+// mean_g exp(-g * dist) elementwise, differentiable in dist.
+at::Tensor multi_scale_rbf(const at::Tensor& dist, const std::vector<double>& gammas);
+
+// Inverted dropout (drop with probability p, scale the rest by 1 / (1 - p)).
+at::Tensor dropout(const at::Tensor& x, double p);
+
+}  // namespace multigrade
