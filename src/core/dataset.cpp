@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -128,44 +129,22 @@ at::Tensor CellData::densify(const Modality& m, const std::vector<int64_t>& cell
 }
 
 SparseRows CellData::gather_rows(const Modality& m, const std::vector<int64_t>& cells) const {
+  if (!m.sparse) return sparse_rows_from_dense(m.dense.index_select(0, at::tensor(cells, at::kLong)), m.log_input);
   const auto n = static_cast<int64_t>(cells.size());
   SparseRows rows;
   rows.n_features = m.n_features;
   rows.row_ptr = at::empty({n + 1}, at::kLong);
   int64_t* ptr = rows.row_ptr.data_ptr<int64_t>();
   ptr[0] = 0;
-  const float* dense = m.sparse ? nullptr : m.dense.data_ptr<float>();
-  for (int64_t r = 0; r < n; ++r) {
-    const int64_t c = cells[r];
-    int64_t nnz = 0;
-    if (m.sparse) {
-      nnz = m.row_ptr[c + 1] - m.row_ptr[c];
-    } else {
-      for (int64_t f = 0; f < m.n_features; ++f) nnz += dense[c * m.n_features + f] != 0.0f;
-    }
-    ptr[r + 1] = ptr[r] + nnz;
-  }
+  for (int64_t r = 0; r < n; ++r) ptr[r + 1] = ptr[r] + m.row_ptr[cells[r] + 1] - m.row_ptr[cells[r]];
   rows.col = at::empty({ptr[n]}, at::kInt);
   rows.values = at::empty({ptr[n]}, at::kFloat);
   int32_t* col = rows.col.data_ptr<int32_t>();
   float* val = rows.values.data_ptr<float>();
   for (int64_t r = 0; r < n; ++r) {
-    const int64_t c = cells[r];
-    int64_t k = ptr[r];
-    if (m.sparse) {
-      for (int64_t j = m.row_ptr[c]; j < m.row_ptr[c + 1]; ++j, ++k) {
-        col[k] = m.col[j];
-        val[k] = m.val[j];
-      }
-    } else {
-      for (int64_t f = 0; f < m.n_features; ++f) {
-        const float v = dense[c * m.n_features + f];
-        if (v != 0.0f) {
-          col[k] = static_cast<int32_t>(f);
-          val[k++] = v;
-        }
-      }
-    }
+    const int64_t begin = m.row_ptr[cells[r]], count = ptr[r + 1] - ptr[r];
+    std::copy_n(m.col.data() + begin, count, col + ptr[r]);
+    std::copy_n(m.val.data() + begin, count, val + ptr[r]);
   }
   rows.encoder_values = m.log_input ? at::log1p(rows.values) : rows.values;
   return rows;

@@ -8,16 +8,11 @@
 
 namespace multigrade {
 
-namespace {
-
-// The bandwidths of the reference (scArches/trVAE) multi-scale kernel.
 const std::vector<double>& kernel_gammas() {
   static const std::vector<double> gammas = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1,  5,   10, 15,
                                              20,   25,   30,   35,   100,  1e3,  1e4, 1e5, 1e6};
   return gammas;
 }
-
-}  // namespace
 
 at::Tensor kl_standard_normal(const at::Tensor& mu, const at::Tensor& logvar) {
   return 0.5 * (logvar.exp() + mu.pow(2) - 1.0 - logvar).sum(1);

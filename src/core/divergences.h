@@ -3,10 +3,15 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <vector>
+
 namespace multigrade {
 
 // Per-cell KL(N(mu, exp(logvar)) || N(0, I)), summed over latent dimensions.
 at::Tensor kl_standard_normal(const at::Tensor& mu, const at::Tensor& logvar);
+
+// The bandwidths of the reference (scArches/trVAE) multi-scale RBF kernel.
+const std::vector<double>& kernel_gammas();
 
 // Sum over unordered pairs (a, b) of groups of the biased MMD^2 between the cells of a
 // and of b, with K(x, y) = mean over 19 bandwidths of exp(-gamma |x - y|^2).

@@ -102,8 +102,7 @@ FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_group
 
   const at::Tensor ref_logits = logits.clone().requires_grad_(true);
   const at::Tensor ref_table = table.clone().requires_grad_(true);
-  const at::Tensor gathered = n_groups == 1 ? ref_table : ref_table.index_select(0, group);
-  const at::Tensor ref = nb_nll(x, ref_logits, log_library, gathered, lgamma_const);
+  const at::Tensor ref = nb_nll(x, ref_logits, log_library, rows_by_group(ref_table, group), lgamma_const);
   (ref * weights).sum().backward();
 
   const at::Tensor fast_logits = logits.to(at::kFloat).requires_grad_(true);
@@ -150,8 +149,7 @@ FusedComparison compare_fused_rbf(int64_t n, uint64_t seed) {
   // Squared distances spanning the bandwidths' scales, 0 included.
   const at::Tensor dist = at::exp(at::rand({n}, at::kDouble) * 24.0 - 16.0) * (at::rand({n}, at::kDouble) > 0.05);
   const at::Tensor weights = at::randn({n}, at::kDouble);
-  const std::vector<double> gammas = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1, 5, 10, 15,
-                                      20, 25, 30, 35, 100, 1e3, 1e4, 1e5, 1e6};
+  const std::vector<double>& gammas = kernel_gammas();
   const at::Tensor ref_dist = dist.clone().requires_grad_(true);
   const at::Tensor ref = multi_scale_rbf(ref_dist, gammas);  // double: the ATen composition
   (ref * weights).sum().backward();

@@ -165,9 +165,7 @@ at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor
                    const at::Tensor& group, const at::Tensor& lgamma_const) {
   if (rows.defined() && logits.is_cpu() && logits.scalar_type() == at::kFloat)
     return FusedNbLoss::apply(logits, log_theta_table, rows, log_library, group, lgamma_const);
-  const at::Tensor log_theta =
-      log_theta_table.size(0) == 1 ? log_theta_table : log_theta_table.index_select(0, group);
-  return nb_nll(x, logits, log_library, log_theta, lgamma_const);
+  return nb_nll(x, logits, log_library, rows_by_group(log_theta_table, group), lgamma_const);
 }
 
 at::Tensor multi_scale_rbf(const at::Tensor& dist, const std::vector<double>& gammas) {

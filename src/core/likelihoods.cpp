@@ -38,6 +38,10 @@ at::Tensor zinb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Ten
   return lgamma_const - zinb_log_prob_unnormalised(x, log_mu, log_theta, zi_logits).sum(1);
 }
 
+at::Tensor rows_by_group(const at::Tensor& table, const at::Tensor& group) {
+  return table.size(0) == 1 ? table : table.index_select(0, group);
+}
+
 at::Tensor squared_error(const at::Tensor& x, const at::Tensor& prediction) {
   return (prediction - x).pow(2).sum(1);
 }

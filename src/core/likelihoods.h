@@ -21,6 +21,8 @@ at::Tensor nb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Tenso
 at::Tensor zinb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Tensor& zi_logits,
                     const at::Tensor& log_library, const at::Tensor& log_theta,
                     const at::Tensor& lgamma_const);
+// Each cell's row of a per-group table (n_groups x G -> B x G); a one-row table broadcasts.
+at::Tensor rows_by_group(const at::Tensor& table, const at::Tensor& group);
 at::Tensor squared_error(const at::Tensor& x, const at::Tensor& prediction);
 at::Tensor bernoulli_nll(const at::Tensor& x, const at::Tensor& logits);
 

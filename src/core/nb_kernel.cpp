@@ -24,9 +24,7 @@ constexpr double kMaxShortSum = 16;
 // Logit for padding lanes: softmax weight 0 (exp clamps), finite so that 0 * logit stays 0.
 constexpr float kPadLogit = -1e30f;
 
-#define MULTIGRADE_INLINE inline __attribute__((always_inline))
-
-MULTIGRADE_INLINE float row_log_sum_exp(const float* l, int64_t n) {
+MULTIGRADE_SIMD float row_log_sum_exp(const float* l, int64_t n) {
   const int64_t full = n - n % kLanes;
   f8 m8 = simd::splat(-std::numeric_limits<float>::infinity());
   for (int64_t j = 0; j < full; j += kLanes) m8 = simd::vmax(m8, simd::load(l + j));
@@ -50,7 +48,7 @@ struct ZeroCountTerms {
 
 // The terms of eight features as if their counts were 0: with p = softmax, mu = p * library,
 // log p(0) = -theta log(1 + mu / theta), and d(-log p)/d log mu = mu theta / (theta + mu).
-MULTIGRADE_INLINE ZeroCountTerms zero_count_terms(f8 l, f8 th, float lse, float lib) {
+MULTIGRADE_SIMD ZeroCountTerms zero_count_terms(f8 l, f8 th, float lse, float lib) {
   ZeroCountTerms t;
   t.p = simd::exp(l - lse);
   const f8 ratio = t.p * lib / th;
@@ -61,7 +59,7 @@ MULTIGRADE_INLINE ZeroCountTerms zero_count_terms(f8 l, f8 th, float lse, float 
   return t;
 }
 
-MULTIGRADE_INLINE void store_zero_count_grads(const ZeroCountTerms& t, f8 th, float* gl, float* glt, Scratch& s,
+MULTIGRADE_SIMD void store_zero_count_grads(const ZeroCountTerms& t, f8 th, float* gl, float* glt, Scratch& s,
                                               int64_t j, int rest) {
   const f8 mu_inv = t.mu_inv;
   const f8 glt0 = th * t.l1p - mu_inv;  // d(-log p)/d log theta at x = 0

@@ -149,8 +149,7 @@ at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutp
       if (!d.has_zi)
         return nb_loss(batch.sparse[modality], x, out.mean, batch.log_library[modality], table, batch.group,
                        batch.lgamma_const[modality]);
-      const at::Tensor log_theta = config_.n_groups == 1 ? table : table.index_select(0, batch.group);
-      return zinb_nll(x, out.mean, out.zi_logits, batch.log_library[modality], log_theta,
+      return zinb_nll(x, out.mean, out.zi_logits, batch.log_library[modality], rows_by_group(table, batch.group),
                       batch.lgamma_const[modality]);
     }
   }

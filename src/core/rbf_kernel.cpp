@@ -14,7 +14,7 @@ namespace {
 using simd::f8;
 
 // Sums over the bandwidths for eight distances at once.
-inline __attribute__((always_inline)) void rbf_lanes(f8 d, const float* gammas, int n_gammas, f8* k, f8* dk) {
+MULTIGRADE_SIMD void rbf_lanes(f8 d, const float* gammas, int n_gammas, f8* k, f8* dk) {
   *k = simd::splat(0.0f);
   *dk = simd::splat(0.0f);
   for (int g = 0; g < n_gammas; ++g) {
