@@ -1,6 +1,11 @@
 # Integration metrics used by the demo and the behaviour tests: silhouette widths by
 # cell type (should stay high) and by batch within cell types (scIB's batch ASW: 1 is
-# perfect mixing), and the kNN fraction of neighbours from another batch.
+# perfect mixing), the plain silhouette by batch over all cells (0 is mixed), and the
+# kNN fraction of neighbours from another batch.
+#
+# Mixing scores also reward noise: a random embedding has the best batch ASW and kNN
+# mixing of all. Read them together with the cell-type score, and against
+# `knn_mixing_ceiling()`, the kNN score of perfect mixing within cell types.
 
 integration_summary <- function(embedding, cell_type, batch, k = 15L) {
     require_package("cluster")
@@ -10,6 +15,7 @@ integration_summary <- function(embedding, cell_type, batch, k = 15L) {
     sil_type <- cluster::silhouette(as.integer(cell_type), d)[, "sil_width"]
     list(celltype_asw = mean((sil_type + 1) / 2),
         batch_asw = batch_asw(embedding, cell_type, batch),
+        batch_silhouette = mean(cluster::silhouette(as.integer(batch), d)[, "sil_width"]),
         knn_other_batch = knn_other_batch(as.matrix(d), batch, k))
 }
 
@@ -34,6 +40,19 @@ knn_other_batch <- function(dist_matrix, batch, k) {
         mean(batch[nn] != batch[i])
     }, numeric(1))
     mean(other)
+}
+
+# The kNN other-batch fraction an embedding would reach if every cell's neighbours were
+# drawn from its own cell type regardless of batch.
+knn_mixing_ceiling <- function(cell_type, batch) {
+    cell_type <- as.factor(cell_type)
+    batch <- as.factor(batch)
+    per_cell <- vapply(seq_along(cell_type), function(i) {
+        same_type <- cell_type == cell_type[i]
+        same_type[i] <- FALSE
+        if (!any(same_type)) 0 else mean(batch[same_type] != batch[i])
+    }, numeric(1))
+    mean(per_cell)
 }
 
 # A PCA baseline on the same modalities: log-normalised counts and normalised values,

@@ -17,7 +17,23 @@ test_that("CITE (RNA nb + ADT mse): integration mixes donors better than PCA and
         multigrade:::pca_baseline(list(rna = cite$rna, adt = cite$adt), c(rna = "nb", adt = "mse"), 16),
         cite$obs$cell_type, cite$obs$batch)
     expect_gt(ours$knn_other_batch, pca$knn_other_batch)
+    expect_lt(ours$batch_silhouette, pca$batch_silhouette)
+    expect_gt(ours$knn_other_batch, 0.85 * multigrade:::knn_mixing_ceiling(cite$obs$cell_type, cite$obs$batch))
     expect_gt(ours$celltype_asw, pca$celltype_asw - 0.02)
+})
+
+test_that("the mixing metrics reward noise, so the ceiling and controls mean what the demo says", {
+    cite <- cite_data()
+    set.seed(3)
+    random <- matrix(rnorm(600 * 16), 600)
+    scores <- multigrade:::integration_summary(random, cite$obs$cell_type, cite$obs$batch)
+    ceiling <- multigrade:::knn_mixing_ceiling(cite$obs$cell_type, cite$obs$batch)
+    # Two donors of similar size: random neighbours come from the other donor about half the time.
+    expect_lt(abs(scores$knn_other_batch - 0.5), 0.03)
+    expect_gt(scores$batch_asw, 0.85)
+    expect_lt(abs(scores$batch_silhouette), 0.01)
+    expect_lt(scores$celltype_asw, 0.45)
+    expect_true(ceiling > 0.3 && ceiling < 0.5)
 })
 
 test_that("Multiome (RNA nb + ATAC bernoulli) trains and separates cell types", {
