@@ -2,54 +2,62 @@
 # Generator token: 10BE3573-1514-4C36-9D1C-5A225CD40393
 
 mg_formula_nb <- function(x, mu, theta) {
-    .Call('_multigrade_mg_formula_nb', PACKAGE = 'multigrade', x, mu, theta)
+    .Call(`_multigrade_mg_formula_nb`, x, mu, theta)
 }
 
 mg_formula_zinb <- function(x, mu, theta, zi_logits) {
-    .Call('_multigrade_mg_formula_zinb', PACKAGE = 'multigrade', x, mu, theta, zi_logits)
+    .Call(`_multigrade_mg_formula_zinb`, x, mu, theta, zi_logits)
 }
 
 mg_formula_poe <- function(mu, logvar, present, mixing) {
-    .Call('_multigrade_mg_formula_poe', PACKAGE = 'multigrade', mu, logvar, present, mixing)
+    .Call(`_multigrade_mg_formula_poe`, mu, logvar, present, mixing)
 }
 
 mg_formula_mmd <- function(z, group, n_groups) {
-    .Call('_multigrade_mg_formula_mmd', PACKAGE = 'multigrade', z, group, n_groups)
+    .Call(`_multigrade_mg_formula_mmd`, z, group, n_groups)
 }
 
 mg_formula_kl <- function(mu, logvar) {
-    .Call('_multigrade_mg_formula_kl', PACKAGE = 'multigrade', mu, logvar)
+    .Call(`_multigrade_mg_formula_kl`, mu, logvar)
 }
 
-mg_trainer_new <- function(model_config, train_config, data, device, n_threads) {
-    .Call('_multigrade_mg_trainer_new', PACKAGE = 'multigrade', model_config, train_config, data, device, n_threads)
+mg_trainer_new <- function(model_config, train_config, data, device, n_threads, reference = NULL) {
+    .Call(`_multigrade_mg_trainer_new`, model_config, train_config, data, device, n_threads, reference)
 }
 
 mg_trainer_epoch <- function(ptr) {
-    .Call('_multigrade_mg_trainer_epoch', PACKAGE = 'multigrade', ptr)
+    .Call(`_multigrade_mg_trainer_epoch`, ptr)
 }
 
 mg_trainer_result <- function(ptr, restore_best) {
-    .Call('_multigrade_mg_trainer_result', PACKAGE = 'multigrade', ptr, restore_best)
+    .Call(`_multigrade_mg_trainer_result`, ptr, restore_best)
 }
 
 mg_trainer_close <- function(ptr) {
-    invisible(.Call('_multigrade_mg_trainer_close', PACKAGE = 'multigrade', ptr))
+    invisible(.Call(`_multigrade_mg_trainer_close`, ptr))
 }
 
 mg_encode <- function(model_config, weights, data, device, n_threads) {
-    .Call('_multigrade_mg_encode', PACKAGE = 'multigrade', model_config, weights, data, device, n_threads)
+    .Call(`_multigrade_mg_encode`, model_config, weights, data, device, n_threads)
+}
+
+mg_impute <- function(model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical) {
+    .Call(`_multigrade_mg_impute`, model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical)
 }
 
 mg_parameter_layout <- function(model_config) {
-    .Call('_multigrade_mg_parameter_layout', PACKAGE = 'multigrade', model_config)
+    .Call(`_multigrade_mg_parameter_layout`, model_config)
 }
 
 mg_runtime_info <- function() {
-    .Call('_multigrade_mg_runtime_info', PACKAGE = 'multigrade')
+    .Call(`_multigrade_mg_runtime_info`)
 }
 
 mg_resolve_device <- function(device) {
-    .Call('_multigrade_mg_resolve_device', PACKAGE = 'multigrade', device)
+    .Call(`_multigrade_mg_resolve_device`, device)
+}
+
+mg_knn <- function(query, reference, k, skip) {
+    .Call(`_multigrade_mg_knn`, query, reference, k, skip)
 }
 

@@ -33,6 +33,7 @@ core_train_config <- function(data, max_epochs, batch_size, lr, seed, options) {
         integ_coef = if (integrating || options$alignment %in% c("marginal", "both")) options$integ_coef else 0,
         alignment = options$alignment,
         stratified_batches = options$stratified_batches && integrating,
+        modality_dropout = options$modality_dropout %||% 0,
         seed = as.double(seed))
 }
 

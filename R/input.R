@@ -220,14 +220,18 @@ covariate_levels <- function(values) {
 }
 
 # Builds the mg_data structure. With `model`, features and covariate levels follow it.
+# `extend_levels` (query mapping) appends covariate levels the model does not know after
+# its own; `missing_features = "pad"` lets a query lack some of the model's features.
 prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
                          integrate_on = NULL, present = NULL, model = NULL,
+                         extend_levels = FALSE, missing_features = c("error", "pad"),
                          verbose = TRUE, call = rlang::caller_env()) {
+    missing_features <- match.arg(missing_features)
     check_modality_list(x, call)
     mats <- Map(as_modality_matrix, x, names(x), MoreArgs = list(call = call))
     absent <- character()
     if (!is.null(model)) {
-        mats <- align_to_model(mats, model, call)
+        mats <- align_to_model(mats, model, missing_features, verbose, call)
         absent <- attr(mats, "absent")
     }
     cells <- resolve_cells(mats, NULL, call)
@@ -257,6 +261,10 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
     continuous <- as_covariate_frame(continuous, cells, "continuous", call)
     levels <- if (is.null(model)) lapply(batch, covariate_levels) else model$covariates$categorical
     if (!is.null(model)) batch <- match_covariates(batch, names(levels), "batch", call)
+    if (extend_levels) {
+        levels <- Map(function(known, values) c(known, setdiff(covariate_levels(values), known)),
+            levels, batch[names(levels)])
+    }
     codes <- Map(encode_levels, batch[names(levels)], levels, names(levels), MoreArgs = list(call = call))
     cont_names <- if (is.null(model)) names(continuous) else model$covariates$continuous
     if (!is.null(model)) continuous <- match_covariates(continuous, cont_names, "continuous", call)
@@ -273,8 +281,10 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
         integrate_on = integrate_on, group = group), class = "mg_data")
 }
 
-# With newdata: modalities and features matched to the trained model by name.
-align_to_model <- function(mats, model, call) {
+# With newdata: modalities and features matched to the trained model by name. Features
+# the new data lacks are an error, or with `missing_features = "pad"` zero rows (with a
+# warning that says how many; more than half missing is still an error).
+align_to_model <- function(mats, model, missing_features, verbose, call) {
     known <- names(model$modalities)
     unknown <- setdiff(names(mats), known)
     if (length(unknown) > 0) {
@@ -298,16 +308,29 @@ align_to_model <- function(mats, model, call) {
             rownames(m) <- features
         }
         missing <- setdiff(features, rownames(m))
-        if (length(missing) > 0) {
+        if (length(missing) > 0 && (missing_features == "error" || length(missing) > length(features) / 2)) {
             mg_abort(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features.",
                 "x" = "For example {.val {head(missing, 3)}}.",
                 "i" = "Give the same features as in training (extra ones are ignored)."), call = call)
+        }
+        if (length(missing) > 0) {
+            mg_warn(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features (e.g. {.val {head(missing, 3)}}).",
+                "i" = "They are set to zero for these cells, which biases the mapping if they are expressed; match the feature sets if you can."),
+                class = "warning_missing_features")
+            m <- pad_features(m, missing)
         }
         m[features, , drop = FALSE]
     })
     names(out) <- known
     attr(out, "absent") <- setdiff(known, names(mats))
     out
+}
+
+pad_features <- function(m, missing) {
+    zeros <- Matrix::sparseMatrix(i = integer(0), j = integer(0), x = numeric(0),
+        dims = c(length(missing), ncol(m)), dimnames = list(missing, colnames(m)))
+    if (inherits(m, "dgCMatrix")) return(methods::as(rbind(m, zeros), "dgCMatrix"))
+    rbind(m, as.matrix(zeros))
 }
 
 match_covariates <- function(frame, needed, arg, call) {

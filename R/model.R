@@ -3,7 +3,8 @@
 
 new_multigrade_model <- function(data, model_config, train_config, fit, options, device, seed) {
     modalities <- lapply(data$modalities, function(m) {
-        list(features = m$features, likelihood = m$likelihood, n_cells = sum(m$present))
+        list(features = m$features, likelihood = m$likelihood, n_cells = sum(m$present),
+            library_median = library_median(m))
     })
     info <- mg_runtime_info()
     structure(list(
@@ -18,6 +19,14 @@ new_multigrade_model <- function(data, model_config, train_config, fit, options,
         versions = list(multigrade = as.character(utils::packageVersion("multigrade")),
             libtorch = info$torch_version, R = as.character(getRversion()))
     ), class = "multigrade_model")
+}
+
+# The median total count of a count modality's measured cells: the default library size
+# for imputing counts in cells that lack the modality.
+library_median <- function(m) {
+    if (!m$likelihood %in% count_likelihoods || !any(m$present == 1L)) return(NULL)
+    totals <- if (m$sparse) Matrix::colSums(m$data) else colSums(m$data)
+    stats::median(totals[m$present == 1L])
 }
 
 #' Latent embedding of cells with a trained model

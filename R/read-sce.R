@@ -34,26 +34,12 @@ RunMultigrade.SingleCellExperiment <- function(x, altexps = NULL, main_name = NU
                                                continuous = NULL, name = "MULTIGRADE",
                                                verbose = TRUE, ...) {
     require_package("SingleCellExperiment")
-    main_name <- main_name %||% SingleCellExperiment::mainExpName(x) %||% "RNA"
-    altexps <- altexps %||% SingleCellExperiment::altExpNames(x)
-    unknown <- setdiff(altexps, SingleCellExperiment::altExpNames(x))
-    if (length(unknown) > 0) {
-        mg_abort("altExp{?s} {.val {unknown}} not found.")
-    }
-    experiments <- c(list(x), lapply(altexps, function(a) SingleCellExperiment::altExp(x, a)))
-    names(experiments) <- c(main_name, altexps)
+    experiments <- sce_experiments(x, main_name, altexps)
     likelihoods <- resolve_object_likelihoods(likelihoods, names(experiments), function(m) {
         se <- experiments[[m]]
         SummarizedExperiment::assay(se, sce_assay(se, "mse", NULL, m))
     }, verbose)
-    mats <- lapply(names(experiments), function(m) {
-        se <- experiments[[m]]
-        wanted <- if (!is.null(assay.types) && m %in% names(assay.types)) assay.types[[m]] else NULL
-        mat <- SummarizedExperiment::assay(se, sce_assay(se, likelihoods[[m]], wanted, m))
-        colnames(mat) <- colnames(x)
-        mat
-    })
-    names(mats) <- names(experiments)
+    mats <- sce_modalities(x, experiments, assay.types, likelihoods)
     covariates <- object_covariates(as.data.frame(SummarizedExperiment::colData(x)), batch, continuous)
     model <- RunMultigrade(mats, likelihoods = likelihoods, batch = covariates$batch,
         integrate_on = integrate_on, continuous = covariates$continuous, verbose = verbose, ...)
@@ -62,6 +48,32 @@ RunMultigrade.SingleCellExperiment <- function(x, altexps = NULL, main_name = NU
     meta$multigrade[[name]] <- model
     S4Vectors::metadata(x) <- meta
     x
+}
+
+# The main experiment (named `main_name`) and the chosen altExps, as a named list.
+sce_experiments <- function(x, main_name, altexps, call = rlang::caller_env()) {
+    main_name <- main_name %||% SingleCellExperiment::mainExpName(x) %||% "RNA"
+    altexps <- altexps %||% SingleCellExperiment::altExpNames(x)
+    unknown <- setdiff(altexps, SingleCellExperiment::altExpNames(x))
+    if (length(unknown) > 0) {
+        mg_abort("altExp{?s} {.val {unknown}} not found.", call = call)
+    }
+    experiments <- c(list(x), lapply(altexps, function(a) SingleCellExperiment::altExp(x, a)))
+    names(experiments) <- c(main_name, altexps)
+    experiments
+}
+
+# One matrix per experiment, from `assay.types` or the likelihood's default assay.
+sce_modalities <- function(x, experiments, assay.types, likelihoods) {
+    mats <- lapply(names(experiments), function(m) {
+        se <- experiments[[m]]
+        wanted <- if (!is.null(assay.types) && m %in% names(assay.types)) assay.types[[m]] else NULL
+        mat <- SummarizedExperiment::assay(se, sce_assay(se, likelihoods[[m]], wanted, m))
+        colnames(mat) <- colnames(x)
+        mat
+    })
+    names(mats) <- names(experiments)
+    mats
 }
 
 sce_assay <- function(se, likelihood, wanted, modality, call = rlang::caller_env()) {

@@ -33,7 +33,6 @@ RunMultigrade.Seurat <- function(x, assays = NULL, layers = NULL, slots = NULL,
                                  continuous = NULL, reduction.name = "multigrade",
                                  reduction.key = "multigrade_", verbose = TRUE, ...) {
     require_package("SeuratObject")
-    cells <- colnames(x)
     assays <- assays %||% SeuratObject::Assays(x)
     unknown <- setdiff(assays, SeuratObject::Assays(x))
     if (length(unknown) > 0) {
@@ -43,12 +42,7 @@ RunMultigrade.Seurat <- function(x, assays = NULL, layers = NULL, slots = NULL,
     likelihoods <- resolve_object_likelihoods(likelihoods, assays, function(a) {
         seurat_matrix(x, a, "data")
     }, verbose)
-    mats <- lapply(assays, function(a) {
-        layer <- if (!is.null(layers) && a %in% names(layers)) layers[[a]] else
-            default_layer(likelihoods[[a]], "counts", "data")
-        seurat_matrix(x, a, layer, cells)
-    })
-    names(mats) <- assays
+    mats <- seurat_modalities(x, assays, layers, likelihoods)
     meta <- x[[]]
     covariates <- object_covariates(meta, batch, continuous)
     model <- RunMultigrade(mats, likelihoods = likelihoods, batch = covariates$batch,
@@ -58,6 +52,18 @@ RunMultigrade.Seurat <- function(x, assays = NULL, layers = NULL, slots = NULL,
     x[[reduction.name]] <- SeuratObject::CreateDimReducObject(embeddings = embedding,
         key = reduction.key, assay = assays[[1]], global = TRUE, misc = list(model = model))
     x
+}
+
+# One matrix per assay: the layer given in `layers`, else counts for count likelihoods and
+# data otherwise.
+seurat_modalities <- function(x, assays, layers, likelihoods) {
+    mats <- lapply(assays, function(a) {
+        layer <- if (!is.null(layers) && a %in% names(layers)) layers[[a]] else
+            default_layer(likelihoods[[a]], "counts", "data")
+        seurat_matrix(x, a, layer, colnames(x))
+    })
+    names(mats) <- assays
+    mats
 }
 
 # One assay's matrix, features x cells in the order of `cells`; cells an assay lacks

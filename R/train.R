@@ -88,10 +88,12 @@ RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on
 
 # The epoch loop lives in R so that progress and interrupts are R-native; each epoch
 # is one call into C++ that runs every step of that epoch.
-fit_model <- function(data, model_config, train_config, device, n_threads, verbose) {
+# With `reference` (weights of a trained model), only the rows that new covariate levels
+# added learn (query mapping).
+fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL) {
     mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}, device {.val {device}}, {n_threads} thread{?s}."),
         verbose)
-    session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads)
+    session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference)
     on.exit(mg_trainer_close(session), add = TRUE)
     history <- vector("list", train_config$max_epochs)
     progress <- training_progress(train_config$max_epochs, verbose)
@@ -123,7 +125,8 @@ fit_model <- function(data, model_config, train_config, device, n_threads, verbo
     seconds <- proc.time()[["elapsed"]] - started
     report_training(history, seconds, verbose)
     list(weights = result$weights, validation_cells = result$validation_cells,
-        history = history, seconds = seconds, interrupted = interrupted)
+        n_trainable = result$n_trainable, history = history, seconds = seconds,
+        interrupted = interrupted)
 }
 
 history_frame <- function(epochs) {

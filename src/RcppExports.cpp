@@ -72,8 +72,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // mg_trainer_new
-SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List data, std::string device, int n_threads);
-RcppExport SEXP _multigrade_mg_trainer_new(SEXP model_configSEXP, SEXP train_configSEXP, SEXP dataSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP) {
+SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List data, std::string device, int n_threads, Rcpp::Nullable<Rcpp::List> reference);
+RcppExport SEXP _multigrade_mg_trainer_new(SEXP model_configSEXP, SEXP train_configSEXP, SEXP dataSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP, SEXP referenceSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
@@ -81,7 +81,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::List >::type data(dataSEXP);
     Rcpp::traits::input_parameter< std::string >::type device(deviceSEXP);
     Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
-    rcpp_result_gen = Rcpp::wrap(mg_trainer_new(model_config, train_config, data, device, n_threads));
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::List> >::type reference(referenceSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_trainer_new(model_config, train_config, data, device, n_threads, reference));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -129,6 +130,26 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_impute
+Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device, int n_threads, int target, Rcpp::Nullable<Rcpp::NumericVector> library, int n_samples, Rcpp::NumericVector probs, double seed, Rcpp::List decode_categorical);
+RcppExport SEXP _multigrade_mg_impute(SEXP model_configSEXP, SEXP weightsSEXP, SEXP dataSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP, SEXP targetSEXP, SEXP librarySEXP, SEXP n_samplesSEXP, SEXP probsSEXP, SEXP seedSEXP, SEXP decode_categoricalSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type weights(weightsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type data(dataSEXP);
+    Rcpp::traits::input_parameter< std::string >::type device(deviceSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    Rcpp::traits::input_parameter< int >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::NumericVector> >::type library(librarySEXP);
+    Rcpp::traits::input_parameter< int >::type n_samples(n_samplesSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericVector >::type probs(probsSEXP);
+    Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type decode_categorical(decode_categoricalSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_impute(model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical));
+    return rcpp_result_gen;
+END_RCPP
+}
 // mg_parameter_layout
 Rcpp::List mg_parameter_layout(Rcpp::List model_config);
 RcppExport SEXP _multigrade_mg_parameter_layout(SEXP model_configSEXP) {
@@ -158,6 +179,19 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_knn
+Rcpp::List mg_knn(Rcpp::NumericMatrix query, Rcpp::NumericMatrix reference, int k, Rcpp::IntegerVector skip);
+RcppExport SEXP _multigrade_mg_knn(SEXP querySEXP, SEXP referenceSEXP, SEXP kSEXP, SEXP skipSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type query(querySEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type reference(referenceSEXP);
+    Rcpp::traits::input_parameter< int >::type k(kSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type skip(skipSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_knn(query, reference, k, skip));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_formula_nb", (DL_FUNC) &_multigrade_mg_formula_nb, 3},
@@ -165,14 +199,16 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_formula_poe", (DL_FUNC) &_multigrade_mg_formula_poe, 4},
     {"_multigrade_mg_formula_mmd", (DL_FUNC) &_multigrade_mg_formula_mmd, 3},
     {"_multigrade_mg_formula_kl", (DL_FUNC) &_multigrade_mg_formula_kl, 2},
-    {"_multigrade_mg_trainer_new", (DL_FUNC) &_multigrade_mg_trainer_new, 5},
+    {"_multigrade_mg_trainer_new", (DL_FUNC) &_multigrade_mg_trainer_new, 6},
     {"_multigrade_mg_trainer_epoch", (DL_FUNC) &_multigrade_mg_trainer_epoch, 1},
     {"_multigrade_mg_trainer_result", (DL_FUNC) &_multigrade_mg_trainer_result, 2},
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},
     {"_multigrade_mg_encode", (DL_FUNC) &_multigrade_mg_encode, 5},
+    {"_multigrade_mg_impute", (DL_FUNC) &_multigrade_mg_impute, 11},
     {"_multigrade_mg_parameter_layout", (DL_FUNC) &_multigrade_mg_parameter_layout, 1},
     {"_multigrade_mg_runtime_info", (DL_FUNC) &_multigrade_mg_runtime_info, 0},
     {"_multigrade_mg_resolve_device", (DL_FUNC) &_multigrade_mg_resolve_device, 1},
+    {"_multigrade_mg_knn", (DL_FUNC) &_multigrade_mg_knn, 4},
     {NULL, NULL, 0}
 };
 

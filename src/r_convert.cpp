@@ -64,6 +64,7 @@ TrainConfig train_config(const Rcpp::List& x) {
   tc.integ_coef = field<double>(x, "integ_coef");
   tc.alignment = parse_alignment(field<std::string>(x, "alignment"));
   tc.stratified_batches = field<bool>(x, "stratified_batches");
+  tc.modality_dropout = field<double>(x, "modality_dropout");
   tc.seed = static_cast<uint64_t>(field<double>(x, "seed"));
   return tc;
 }

@@ -30,13 +30,16 @@ TrainingSession& session(SEXP ptr) {
 
 // [[Rcpp::export(rng = false)]]
 SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List data, std::string device,
-                    int n_threads) {
+                    int n_threads, Rcpp::Nullable<Rcpp::List> reference = R_NilValue) {
   multigrade::ThreadScope threads(n_threads);
   auto s = std::make_unique<TrainingSession>();
   s->n_threads = n_threads;
+  std::vector<multigrade::NamedArray> reference_weights;
+  if (reference.isNotNull()) reference_weights = multigrade::r::named_arrays(Rcpp::List(reference));
   s->trainer = std::make_unique<Trainer>(multigrade::r::model_config(model_config),
                                          multigrade::r::train_config(train_config),
-                                         multigrade::r::data_input(data), device);
+                                         multigrade::r::data_input(data), device,
+                                         reference.isNotNull() ? &reference_weights : nullptr);
   return Rcpp::XPtr<TrainingSession>(s.release(), true);
 }
 
@@ -57,7 +60,8 @@ Rcpp::List mg_trainer_result(SEXP ptr, bool restore_best) {
   const std::vector<int> validation = s.trainer->validation_cells();
   Rcpp::IntegerVector val(validation.begin(), validation.end());
   return Rcpp::List::create(Rcpp::_["weights"] = multigrade::r::weights_list(s.trainer->weights()),
-                            Rcpp::_["validation_cells"] = val + 1);
+                            Rcpp::_["validation_cells"] = val + 1,
+                            Rcpp::_["n_trainable"] = static_cast<double>(s.trainer->n_trainable()));
 }
 
 // [[Rcpp::export(rng = false)]]
@@ -77,6 +81,44 @@ Rcpp::List mg_encode(Rcpp::List model_config, Rcpp::List weights, Rcpp::List dat
   Rcpp::NumericMatrix mean(result.latent_dim, result.n_cells, result.mean.begin());
   Rcpp::NumericMatrix logvar(result.latent_dim, result.n_cells, result.logvar.begin());
   return Rcpp::List::create(Rcpp::_["mean"] = Rcpp::transpose(mean), Rcpp::_["logvar"] = Rcpp::transpose(logvar));
+}
+
+// Imputed values of modality `target` (1-based) as features x cells matrices (the core's
+// row-major cells x features is R's column-major features x cells).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device,
+                     int n_threads, int target, Rcpp::Nullable<Rcpp::NumericVector> library, int n_samples,
+                     Rcpp::NumericVector probs, double seed, Rcpp::List decode_categorical) {
+  multigrade::ThreadScope threads(n_threads);
+  multigrade::ImputeRequest request;
+  request.target = static_cast<size_t>(target - 1);
+  Rcpp::NumericVector library_values;
+  if (library.isNotNull()) {
+    library_values = Rcpp::NumericVector(library);
+    request.library = library_values.begin();
+  }
+  request.n_samples = n_samples;
+  request.probs.assign(probs.begin(), probs.end());
+  request.seed = static_cast<uint64_t>(seed);
+  // One entry per covariate: NULL (own codes) or n_cells 0-based codes.
+  std::vector<Rcpp::IntegerVector> decode_codes;
+  for (R_xlen_t k = 0; k < decode_categorical.size(); ++k) {
+    if (Rf_isNull(decode_categorical[k])) {
+      request.decode_categorical.push_back(nullptr);
+      continue;
+    }
+    decode_codes.emplace_back(decode_categorical[k]);
+    request.decode_categorical.push_back(decode_codes.back().begin());
+  }
+  const auto result = multigrade::impute_modality(multigrade::r::model_config(model_config),
+                                                  multigrade::r::named_arrays(weights),
+                                                  multigrade::r::data_input(data), device, request);
+  const auto as_matrix = [&](const std::vector<float>& v) {
+    return Rcpp::NumericMatrix(static_cast<int>(result.n_features), static_cast<int>(result.n_cells), v.begin());
+  };
+  Rcpp::List quantiles(result.quantiles.size());
+  for (size_t q = 0; q < result.quantiles.size(); ++q) quantiles[q] = as_matrix(result.quantiles[q]);
+  return Rcpp::List::create(Rcpp::_["mean"] = as_matrix(result.mean), Rcpp::_["quantiles"] = quantiles);
 }
 
 // Parameter shapes of a configuration, in R's (reversed) dimension order.

@@ -60,6 +60,11 @@ struct TrainConfig {
   double integ_coef = 0.0;
   Alignment alignment = Alignment::none;
   bool stratified_batches = false;  // the reference's 2-group sampler when integrating
+  // Probability of hiding each measured modality of a cell from the encoders in a training
+  // step (at least one stays), so that the posterior of any subset must reconstruct every
+  // measured modality: trains the cross-modal prediction behind imputation and unimodal
+  // query mapping (subset training as in MoPoE-VAE; Multigrate has no such term).
+  double modality_dropout = 0.0;
   uint64_t seed = 0;
 };
 
@@ -133,10 +138,14 @@ class ThreadScope {
 
 // Training state: network, optimiser, data split; lives across epochs so that
 // the caller can report progress and stop between epochs.
+// With `reference` (query mapping, scArches-style), the network starts from those weights,
+// which belong to a configuration with fewer covariate levels / integrate_on groups: only
+// the new embedding rows and new groups' dispersions learn; every reference weight stays
+// bit-identical.
 class Trainer {
  public:
   Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
-          const std::string& device);
+          const std::string& device, const std::vector<NamedArray>* reference = nullptr);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -147,6 +156,7 @@ class Trainer {
   void restore_best();             // best validation weights (or the last finite ones)
   std::vector<NamedArray> weights() const;
   std::vector<int> validation_cells() const;  // 0-based
+  int64_t n_trainable() const;                // parameters the optimiser updates
 
  private:
   struct Impl;
@@ -157,6 +167,32 @@ class Trainer {
 LatentResult encode_latent(const ModelConfig& model, const std::vector<NamedArray>& weights,
                            const DataInput& data, const std::string& device,
                            int64_t chunk_size = 2048);
+
+// Expected values of one modality decoded from each cell's joint posterior, with the cell's
+// own covariates, on the likelihood's scale: nb/zinb the mean count for the given library
+// size (zinb times the probability of no dropout), mse the predicted value, bernoulli the
+// probability. With n_samples > 0, also the `probs` quantiles over that many posterior draws.
+struct ImputeRequest {
+  size_t target = 0;                  // modality index
+  const double* library = nullptr;    // n_cells library sizes (count likelihoods)
+  int n_samples = 0;
+  std::vector<double> probs = {0.025, 0.975};
+  uint64_t seed = 0;
+  int64_t chunk_size = 1024;
+  // Per categorical covariate, n_cells 0-based codes to decode with instead of the cell's
+  // own (scvi's transform_batch: impute as if measured in that batch); nullptr = own.
+  // The encoders always see the cell's own covariates.
+  std::vector<const int*> decode_categorical;
+};
+
+struct ImputeResult {
+  int64_t n_cells = 0, n_features = 0;
+  std::vector<float> mean;                    // row-major n_cells x n_features
+  std::vector<std::vector<float>> quantiles;  // one row-major matrix per prob
+};
+
+ImputeResult impute_modality(const ModelConfig& model, const std::vector<NamedArray>& weights,
+                             const DataInput& data, const std::string& device, const ImputeRequest& request);
 
 // Names and shapes of all parameters of a configuration (for validation of loaded files).
 std::vector<NamedArray> parameter_layout(const ModelConfig& model);

@@ -1,8 +1,11 @@
-// Inference with trained weights: the deterministic joint posterior of every cell.
+// Inference with trained weights: the deterministic joint posterior of every cell, and
+// the expected values of a modality decoded from it (imputation), in eval mode.
 #include <ATen/ATen.h>
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
+#include <stdexcept>
 
 #include "api.h"
 #include "dataset.h"
@@ -10,6 +13,68 @@
 #include "posterior.h"
 
 namespace multigrade {
+
+namespace {
+
+// The cells [start, end) as one batch.
+Batch chunk_batch(const CellData& data, int64_t start, int64_t end, const at::Device& device) {
+  std::vector<int64_t> cells(static_cast<size_t>(end - start));
+  std::iota(cells.begin(), cells.end(), start);
+  return data.batch(cells, device);
+}
+
+Gaussian cell_posterior(const MultigradeNet& net, const Batch& batch, const at::Tensor& cov) {
+  std::vector<at::Tensor> mus, logvars;
+  for (const auto& e : net.encode(batch, cov, /*train=*/false)) {
+    mus.push_back(e.mu);
+    logvars.push_back(e.logvar);
+  }
+  return joint_posterior(mus, logvars, batch.present, net.config().mixing);
+}
+
+void append_rows(const at::Tensor& values, std::vector<float>& out, int64_t offset) {
+  const at::Tensor host = values.to(at::kCPU, at::kFloat).contiguous();
+  std::copy(host.data_ptr<float>(), host.data_ptr<float>() + host.numel(), out.begin() + offset);
+}
+
+// The decoder's expected value on the data scale for latent draws z (B x d).
+at::Tensor expected_value(const MultigradeNet& net, size_t target, const at::Tensor& z, const at::Tensor& cov,
+                          const at::Tensor& library) {
+  const DecoderOutput out = net.decode(target, z, cov, /*train=*/false);
+  switch (net.config().modalities[target].likelihood) {
+    case Likelihood::mse: return out.mean;
+    case Likelihood::bernoulli: return at::sigmoid(out.mean);
+    case Likelihood::nb: return at::softmax(out.mean, 1) * library.unsqueeze(1);
+    case Likelihood::zinb:
+      return at::softmax(out.mean, 1) * library.unsqueeze(1) * at::sigmoid(-out.zi_logits);
+  }
+  throw std::logic_error("unknown likelihood");
+}
+
+// The covariate embeddings to decode with: the cells' own, or the requested codes.
+at::Tensor decoding_covariates(const MultigradeNet& net, Batch batch, const ImputeRequest& request, int64_t start,
+                               const at::Tensor& own) {
+  bool replaced = false;
+  for (size_t k = 0; k < request.decode_categorical.size() && k < batch.categorical.size(); ++k) {
+    const int* codes = request.decode_categorical[k];
+    if (codes == nullptr) continue;
+    std::vector<int64_t> chunk(codes + start, codes + start + batch.size);
+    batch.categorical[k] = at::tensor(chunk, at::kLong).to(batch.categorical[k].device());
+    replaced = true;
+  }
+  return replaced ? net.covariates(batch) : own;
+}
+
+// Type-7 (R's default) quantiles over dim 0 of sorted draws.
+at::Tensor sorted_quantile(const at::Tensor& sorted, double prob) {
+  const double pos = prob * static_cast<double>(sorted.size(0) - 1);
+  const auto lo = static_cast<int64_t>(std::floor(pos));
+  const int64_t hi = std::min(lo + 1, sorted.size(0) - 1);
+  const double frac = pos - static_cast<double>(lo);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
+}
+
+}  // namespace
 
 LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights,
                            const DataInput& input, const std::string& device_name, int64_t chunk_size) {
@@ -27,22 +92,65 @@ LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArr
   at::NoGradGuard no_grad;
   for (int64_t start = 0; start < data.n_cells(); start += chunk_size) {
     const int64_t end = std::min(data.n_cells(), start + chunk_size);
-    std::vector<int64_t> cells(static_cast<size_t>(end - start));
-    std::iota(cells.begin(), cells.end(), start);
-    const Batch batch = data.batch(cells, device);
-    const at::Tensor cov = net.covariates(batch);
-    std::vector<at::Tensor> mus, logvars;
-    for (const auto& e : net.encode(batch, cov, /*train=*/false)) {
-      mus.push_back(e.mu);
-      logvars.push_back(e.logvar);
+    const Batch batch = chunk_batch(data, start, end, device);
+    const Gaussian joint = cell_posterior(net, batch, net.covariates(batch));
+    append_rows(joint.mu, result.mean, start * config.latent_dim);
+    append_rows(joint.logvar, result.logvar, start * config.latent_dim);
+  }
+  return result;
+}
+
+ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedArray>& weights,
+                             const DataInput& input, const std::string& device_name, const ImputeRequest& request) {
+  if (request.target >= config.modalities.size()) throw std::invalid_argument("unknown target modality");
+  const ModalitySpec& spec = config.modalities[request.target];
+  if (is_count_likelihood(spec.likelihood) && request.library == nullptr)
+    throw std::invalid_argument("count modalities need library sizes for imputation");
+  for (double p : request.probs)
+    if (!(p >= 0.0 && p <= 1.0)) throw std::invalid_argument("quantile probabilities must lie in [0, 1]");
+
+  const at::Device device(resolve_device(device_name));
+  MultigradeNet net(config, device);
+  net.params().import_arrays(weights);
+  const CellData data(config, input);
+  at::manual_seed(request.seed);
+
+  ImputeResult result;
+  result.n_cells = data.n_cells();
+  result.n_features = spec.n_features;
+  const auto n_values = static_cast<size_t>(result.n_cells * result.n_features);
+  result.mean.resize(n_values);
+  const bool sampling = request.n_samples > 0;
+  if (sampling) result.quantiles.assign(request.probs.size(), std::vector<float>(n_values));
+
+  // Draws are held as samples x cells x features: bound that to ~32M floats per chunk.
+  int64_t chunk = request.chunk_size;
+  if (sampling) chunk = std::max<int64_t>(1, std::min(chunk, (int64_t{1} << 25) / (request.n_samples * spec.n_features)));
+
+  at::NoGradGuard no_grad;
+  const auto float_options = at::TensorOptions().dtype(at::kFloat).device(device);
+  for (int64_t start = 0; start < data.n_cells(); start += chunk) {
+    const int64_t end = std::min(data.n_cells(), start + chunk);
+    const Batch batch = chunk_batch(data, start, end, device);
+    const at::Tensor own_cov = net.covariates(batch);
+    const Gaussian joint = cell_posterior(net, batch, own_cov);
+    const at::Tensor cov = decoding_covariates(net, batch, request, start, own_cov);
+    at::Tensor library = at::ones({end - start}, float_options);
+    if (request.library != nullptr)
+      library = at::tensor(std::vector<float>(request.library + start, request.library + end), float_options);
+    const int64_t offset = start * spec.n_features;
+    append_rows(expected_value(net, request.target, joint.mu, cov, library), result.mean, offset);
+    if (!sampling) continue;
+
+    std::vector<at::Tensor> draws;
+    const at::Tensor sd = at::exp(0.5 * joint.logvar);
+    for (int s = 0; s < request.n_samples; ++s) {
+      const at::Tensor z = joint.mu + sd * at::randn(joint.mu.sizes(), float_options);
+      draws.push_back(expected_value(net, request.target, z, cov, library));
     }
-    const Gaussian joint = joint_posterior(mus, logvars, batch.present, config.mixing);
-    const at::Tensor mu = joint.mu.to(at::kCPU).contiguous();
-    const at::Tensor lv = joint.logvar.to(at::kCPU).contiguous();
-    std::copy(mu.data_ptr<float>(), mu.data_ptr<float>() + mu.numel(),
-              result.mean.begin() + start * config.latent_dim);
-    std::copy(lv.data_ptr<float>(), lv.data_ptr<float>() + lv.numel(),
-              result.logvar.begin() + start * config.latent_dim);
+    const at::Tensor sorted = std::get<0>(at::stack(draws, 0).sort(0));
+    for (size_t q = 0; q < request.probs.size(); ++q)
+      append_rows(sorted_quantile(sorted, request.probs[q]), result.quantiles[q], offset);
   }
   return result;
 }

@@ -37,6 +37,16 @@ at::Tensor marginal_alignment(const std::vector<Gaussian>& experts, const Batch&
   return total;
 }
 
+// The presence mask the encoders see: in training with modality dropout, each measured
+// modality is hidden with probability p; a cell that would lose all keeps all.
+at::Tensor encoder_presence(const Batch& batch, const TrainConfig& tc, bool train) {
+  if (!train || tc.modality_dropout <= 0 || batch.present.size(1) < 2) return batch.present;
+  const at::Tensor keep = (at::rand_like(batch.present) >= tc.modality_dropout).to(batch.present.scalar_type()) *
+                          batch.present;
+  const at::Tensor none_left = (keep.sum(1, /*keepdim=*/true) == 0).to(batch.present.scalar_type());
+  return keep + none_left * batch.present;
+}
+
 }  // namespace
 
 LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const TrainConfig& tc,
@@ -49,7 +59,7 @@ LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const Tr
     mus.push_back(e.mu);
     logvars.push_back(e.logvar);
   }
-  const Gaussian joint = joint_posterior(mus, logvars, batch.present, config.mixing);
+  const Gaussian joint = joint_posterior(mus, logvars, encoder_presence(batch, tc, train), config.mixing);
   const at::Tensor z = sample(joint);
 
   LossTerms terms;

@@ -19,12 +19,28 @@ void FlatAdamW::reset_state() {
   steps_ = 0;
 }
 
+void FlatAdamW::restrict_to(std::vector<std::pair<int64_t, int64_t>> ranges) {
+  restricted_ = true;
+  ranges_ = std::move(ranges);
+}
+
 void FlatAdamW::step() {
   at::NoGradGuard no_grad;
   ++steps_;
+  const double bias1 = 1.0 - std::pow(settings_.beta1, static_cast<double>(steps_));
+  const double bias2 = 1.0 - std::pow(settings_.beta2, static_cast<double>(steps_));
+  if (!restricted_) {
+    step_range(0, params_.numel(), bias1, bias2);
+    return;
+  }
+  for (const auto& r : ranges_) step_range(r.first, r.second, bias1, bias2);
+  grads_.zero_();  // frozen parameters still receive gradients
+}
+
+void FlatAdamW::step_range(int64_t begin, int64_t end, double bias1, double bias2) {
   const auto& s = settings_;
-  const double bias1 = 1.0 - std::pow(s.beta1, static_cast<double>(steps_));
-  const double bias2 = 1.0 - std::pow(s.beta2, static_cast<double>(steps_));
+  const int64_t n = end - begin;
+  if (n <= 0) return;
   if (params_.is_cpu() && params_.scalar_type() == at::kFloat) {
     AdamWCoefficients c;
     c.decay = static_cast<float>(1.0 - s.lr * s.weight_decay);
@@ -33,16 +49,18 @@ void FlatAdamW::step() {
     c.step_size = static_cast<float>(s.lr / bias1);
     c.inv_sqrt_bias2 = static_cast<float>(1.0 / std::sqrt(bias2));
     c.eps = static_cast<float>(s.eps);
-    adamw_step_cpu(params_.data_ptr<float>(), grads_.data_ptr<float>(), exp_avg_.data_ptr<float>(),
-                   exp_avg_sq_.data_ptr<float>(), params_.numel(), c);
+    adamw_step_cpu(params_.data_ptr<float>() + begin, grads_.data_ptr<float>() + begin,
+                   exp_avg_.data_ptr<float>() + begin, exp_avg_sq_.data_ptr<float>() + begin, n, c);
     return;
   }
-  params_.mul_(1.0 - s.lr * s.weight_decay);
-  exp_avg_.mul_(s.beta1).add_(grads_, 1.0 - s.beta1);
-  exp_avg_sq_.mul_(s.beta2).addcmul_(grads_, grads_, 1.0 - s.beta2);
-  const at::Tensor denom = (exp_avg_sq_.sqrt() / std::sqrt(bias2)).add_(s.eps);
-  params_.addcdiv_(exp_avg_, denom, -s.lr / bias1);
-  grads_.zero_();
+  at::Tensor p = params_.narrow(0, begin, n), g = grads_.narrow(0, begin, n);
+  at::Tensor m = exp_avg_.narrow(0, begin, n), v = exp_avg_sq_.narrow(0, begin, n);
+  p.mul_(1.0 - s.lr * s.weight_decay);
+  m.mul_(s.beta1).add_(g, 1.0 - s.beta1);
+  v.mul_(s.beta2).addcmul_(g, g, 1.0 - s.beta2);
+  const at::Tensor denom = (v.sqrt() / std::sqrt(bias2)).add_(s.eps);
+  p.addcdiv_(m, denom, -s.lr / bias1);
+  g.zero_();
 }
 
 }  // namespace multigrade

@@ -4,6 +4,9 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <utility>
+#include <vector>
+
 namespace multigrade {
 
 struct AdamWSettings {
@@ -18,13 +21,20 @@ class FlatAdamW {
  public:
   FlatAdamW(at::Tensor params, at::Tensor grads, AdamWSettings settings);
   void step();  // also clears the gradients
+  // Updates only these [begin, end) ranges of the flat buffer from now on (query mapping):
+  // the rest keeps its values bit for bit, with no weight decay and no moments.
+  void restrict_to(std::vector<std::pair<int64_t, int64_t>> ranges);
   void reset_state();  // forget the moments (after a rollback)
   void set_lr(double lr) { settings_.lr = lr; }
   double lr() const { return settings_.lr; }
 
  private:
+  void step_range(int64_t begin, int64_t end, double bias1, double bias2);
+
   at::Tensor params_, grads_, exp_avg_, exp_avg_sq_;
   AdamWSettings settings_;
+  bool restricted_ = false;
+  std::vector<std::pair<int64_t, int64_t>> ranges_;
   int64_t steps_ = 0;
 };
 

@@ -2,6 +2,7 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
 #include <cmath>
 #include <map>
 #include <stdexcept>
@@ -73,6 +74,32 @@ void ParameterStore::import_arrays(const std::vector<NamedArray>& arrays) {
     throw std::invalid_argument("weights contain parameters this configuration does not have");
   at::NoGradGuard no_grad;
   flat_.copy_(host);
+}
+
+std::vector<std::pair<int64_t, int64_t>> ParameterStore::graft(const std::vector<NamedArray>& reference) {
+  std::map<std::string, const NamedArray*> by_name;
+  for (const auto& a : reference) by_name[a.name] = &a;
+  if (by_name.size() != entries_.size())
+    throw std::invalid_argument("the reference weights do not match this model's parameters");
+  at::Tensor host = flat_.detach().to(at::kCPU).contiguous();  // fresh init for the tails
+  float* data = host.data_ptr<float>();
+  std::vector<std::pair<int64_t, int64_t>> grown;
+  for (const auto& e : entries_) {
+    auto it = by_name.find(e.name);
+    if (it == by_name.end()) throw std::invalid_argument("the reference weights lack parameter '" + e.name + "'");
+    const NamedArray& ref = *it->second;
+    const bool same_rank = ref.shape.size() == e.shape.size() && !e.shape.empty();
+    bool compatible = same_rank && ref.shape[0] <= e.shape[0];
+    for (size_t d = 1; compatible && d < e.shape.size(); ++d) compatible = ref.shape[d] == e.shape[d];
+    if (!compatible || static_cast<int64_t>(ref.values.size()) > e.numel)
+      throw std::invalid_argument("reference parameter '" + e.name + "' cannot grow into this model's shape");
+    std::copy(ref.values.begin(), ref.values.end(), data + e.offset);
+    const auto kept = static_cast<int64_t>(ref.values.size());
+    if (kept < e.numel) grown.emplace_back(e.offset + kept, e.offset + e.numel);
+  }
+  at::NoGradGuard no_grad;
+  flat_.copy_(host);
+  return grown;
 }
 
 }  // namespace multigrade

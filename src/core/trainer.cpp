@@ -39,7 +39,10 @@ struct Trainer::Impl {
   double best_monitor = std::numeric_limits<double>::infinity();
   bool done = false;
 
-  Impl(const ModelConfig& mc, const TrainConfig& tc, const DataInput& input, const std::string& dev)
+  int64_t n_trainable = 0;
+
+  Impl(const ModelConfig& mc, const TrainConfig& tc, const DataInput& input, const std::string& dev,
+       const std::vector<NamedArray>* reference)
       : model_config(mc), config(tc), device(resolve_device(dev)), data(mc, input), rng(tc.seed) {
     at::manual_seed(tc.seed);  // parameter init, dropout and reparameterisation draws
     keep_freed_host_memory();
@@ -50,6 +53,13 @@ struct Trainer::Impl {
     s.weight_decay = config.weight_decay;
     s.eps = config.adam_eps;
     optimizer = std::make_unique<FlatAdamW>(net->params().flat(), net->params().flat_grad(), s);
+    n_trainable = net->params().numel();
+    if (reference != nullptr) {
+      const auto grown = net->params().graft(*reference);
+      n_trainable = 0;
+      for (const auto& r : grown) n_trainable += r.second - r.first;
+      optimizer->restrict_to(grown);
+    }
     n_warmup = config.n_epochs_kl_warmup > 0 ? config.n_epochs_kl_warmup : std::max(config.max_epochs / 3, 1);
     best_weights = net->params().flat().detach().clone();
     last_good_weights = best_weights.clone();
@@ -151,8 +161,8 @@ struct Trainer::Impl {
 };
 
 Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
-                 const std::string& device)
-    : impl_(std::make_unique<Impl>(model, train, data, device)) {}
+                 const std::string& device, const std::vector<NamedArray>* reference)
+    : impl_(std::make_unique<Impl>(model, train, data, device, reference)) {}
 
 Trainer::~Trainer() = default;
 
@@ -168,6 +178,8 @@ void Trainer::restore_best() {
 }
 
 std::vector<NamedArray> Trainer::weights() const { return impl_->net->params().export_arrays(); }
+
+int64_t Trainer::n_trainable() const { return impl_->n_trainable; }
 
 std::vector<int> Trainer::validation_cells() const {
   return std::vector<int>(impl_->split.validation.begin(), impl_->split.validation.end());

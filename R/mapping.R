@@ -1,0 +1,131 @@
+#' Map query cells onto a trained multigrade reference
+#'
+#' Places new cells (unimodal or multimodal, any subset of the reference's
+#' modalities) in the reference's latent space without retraining it, in the
+#' scArches style of Multigrate: every covariate level the reference does not
+#' know (e.g. the query's donor) gets a new embedding row, and only those rows
+#' (and the dispersions of new `integrate_on` groups) learn. All reference
+#' weights, including the embedding rows of known levels, stay bit-identical.
+#' With `refdata`, reference labels are transferred to the query by a
+#' k-nearest-neighbour vote in the latent space.
+#'
+#' @param query The query: a named list of feature x cell matrices (a subset of
+#'   the reference's modalities, features matched by name), a `Seurat` object
+#'   or a `SingleCellExperiment` (see [MapToReference.Seurat()]).
+#' @param model The reference `multigrade_model` (from [RunMultigrade()],
+#'   [LoadMultigrade()] or [GetMultigradeModel()]).
+#' @param batch,continuous,present The query's covariates and presence mask,
+#'   as in [RunMultigrade()]; `batch` must have the reference's covariates.
+#' @param refdata Labels of the reference cells to transfer: a named list of
+#'   vectors over the reference's training cells (in the order of
+#'   `model$cells`, or named by cell).
+#' @param k Neighbours for label transfer and the mapping score.
+#' @param max_epochs,batch_size,lr Training of the new embedding rows.
+#' @param device,seed,verbose As in [RunMultigrade()].
+#' @param options [multigrade_options()] for the query training; by default the
+#'   reference's, with `weight_decay = 0` as in Multigrate's tutorial.
+#' @param ... Unused.
+#' @return For a list: a list with
+#'   * `embedding`: query cells x latent dimensions (posterior mean);
+#'   * `predictions`: a data frame by query cell with `predicted.<label>`,
+#'     `predicted.<label>.score` (the share of the `k` reference neighbours that
+#'     vote for the prediction) for each `refdata` entry, and `mapping.score`
+#'     (the share of reference cells whose own mean distance to their `k`
+#'     reference neighbours is at least the query cell's: near 0 means the cell
+#'     lies away from everything in the reference);
+#'   * `model`: the reference extended with the query's levels, for
+#'     [predict.multigrade_model()] and [ImputeModality()].
+#' @seealso [ImputeModality()] to predict the modalities a query lacks.
+#' @examples
+#' cite <- multigrade_example("cite")
+#' ref <- cite$obs$batch == "s1d1"
+#' model <- RunMultigrade(list(rna = cite$rna[, ref], adt = cite$adt[, ref]),
+#'     batch = cite$obs$batch[ref], max_epochs = 20, seed = 1, verbose = FALSE)
+#' mapped <- MapToReference(list(rna = cite$rna[, !ref]), model,
+#'     batch = cite$obs$batch[!ref], refdata = list(cell_type = cite$obs$cell_type[ref]),
+#'     max_epochs = 10, seed = 1, verbose = FALSE)
+#' head(mapped$predictions)
+#' mean(mapped$predictions$predicted.cell_type == cite$obs$cell_type[!ref])
+#' @export
+MapToReference <- function(query, model, ...) {
+    UseMethod("MapToReference")
+}
+
+#' @export
+MapToReference.default <- function(query, model, ...) {
+    mg_abort(c("{.fn MapToReference} needs a named list of matrices, a Seurat object or a SingleCellExperiment as {.arg query}.",
+        "x" = "{.arg query} is a {.cls {class(query)}}."))
+}
+
+#' @rdname MapToReference
+#' @export
+MapToReference.list <- function(query, model, batch = NULL, continuous = NULL, present = NULL,
+                                refdata = NULL, k = 30L, max_epochs = 200L, batch_size = 256L,
+                                lr = 5e-4, device = NULL, seed = NULL, verbose = TRUE,
+                                options = NULL, ...) {
+    check_dots_empty(list(...))
+    check_model(model)
+    check_count(k)
+    check_count(max_epochs, min = 0)
+    check_count(batch_size, min = 2)
+    check_number(lr, min = 0)
+    options <- query_options(options, model)
+    device <- resolve_device(device %||% model$device)
+    seed <- draw_seed(seed)
+    refdata <- check_refdata(refdata, model)
+    data <- prepare_data(query, batch = batch, continuous = continuous, present = present,
+        model = model, extend_levels = TRUE, missing_features = "pad", verbose = verbose)
+    extended <- extend_model(model, data, max_epochs, batch_size, lr, seed, options, device, verbose)
+    embedding <- predict(extended, data = data)
+    predictions <- transfer_labels(embedding, model$embedding, refdata, k)
+    list(embedding = embedding, predictions = predictions, model = extended)
+}
+
+# The reference with the query's new covariate levels learned; the reference itself when
+# the query brings no new level (then nothing needs training).
+extend_model <- function(model, data, max_epochs, batch_size, lr, seed, options, device, verbose) {
+    known <- lengths(model$covariates$categorical)
+    added <- lengths(data$levels) - known
+    if (!any(added > 0)) {
+        mg_inform(c("i" = "The query's covariate levels are all known to the reference: mapping without training."),
+            verbose)
+        return(model)
+    }
+    new_levels <- Map(function(all, n) utils::tail(all, n), data$levels, added)
+    mg_inform(c("i" = "New level{?s} {.val {unlist(new_levels[added > 0])}} get{?s/} embedding rows; the reference weights stay frozen."),
+        verbose)
+    config <- model$config
+    config$categorical_levels <- as.integer(lengths(data$levels))
+    if (!is.null(data$integrate_on)) config$n_groups <- length(data$levels[[data$integrate_on]])
+    train_config <- core_train_config(data, max_epochs, batch_size, lr, seed, options)
+    n_threads <- options$n_threads
+    fit <- fit_model(data, config, train_config, device, n_threads, verbose, reference = model$weights)
+    extended <- model
+    extended$config <- config
+    extended$weights <- fit$weights
+    extended$covariates$categorical <- data$levels
+    extended$queries <- c(model$queries, list(list(new_levels = new_levels[added > 0],
+        n_cells = length(data$cells), n_trainable = fit$n_trainable, history = fit$history,
+        seed = seed, seconds = fit$seconds)))
+    extended
+}
+
+query_options <- function(options, model) {
+    if (is.null(options)) {
+        options <- do.call(multigrade_options, model$options[intersect(names(model$options),
+            names(formals(multigrade_options)))])
+        options$weight_decay <- 0
+    }
+    if (!inherits(options, "multigrade_options")) {
+        mg_abort("{.arg options} must come from {.fn multigrade_options}.")
+    }
+    options
+}
+
+check_model <- function(model, call = rlang::caller_env()) {
+    if (!inherits(model, "multigrade_model")) {
+        mg_abort(c("{.arg model} must be a {.cls multigrade_model}.",
+            "i" = "Train one with {.fn RunMultigrade}, or get it with {.fn GetMultigradeModel} or {.fn LoadMultigrade}."),
+            class = "model", call = call)
+    }
+}
