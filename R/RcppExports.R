@@ -45,6 +45,10 @@ mg_impute <- function(model_config, weights, data, device, n_threads, target, li
     .Call(`_multigrade_mg_impute`, model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical)
 }
 
+mg_decode_latent <- function(model_config, weights, z, categorical, continuous, target, device, n_threads) {
+    .Call(`_multigrade_mg_decode_latent`, model_config, weights, z, categorical, continuous, target, device, n_threads)
+}
+
 mg_parameter_layout <- function(model_config) {
     .Call(`_multigrade_mg_parameter_layout`, model_config)
 }

@@ -150,6 +150,23 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_decode_latent
+Rcpp::NumericMatrix mg_decode_latent(Rcpp::List model_config, Rcpp::List weights, Rcpp::NumericMatrix z, Rcpp::List categorical, Rcpp::List continuous, int target, std::string device, int n_threads);
+RcppExport SEXP _multigrade_mg_decode_latent(SEXP model_configSEXP, SEXP weightsSEXP, SEXP zSEXP, SEXP categoricalSEXP, SEXP continuousSEXP, SEXP targetSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type weights(weightsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type z(zSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type categorical(categoricalSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type continuous(continuousSEXP);
+    Rcpp::traits::input_parameter< int >::type target(targetSEXP);
+    Rcpp::traits::input_parameter< std::string >::type device(deviceSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_decode_latent(model_config, weights, z, categorical, continuous, target, device, n_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
 // mg_parameter_layout
 Rcpp::List mg_parameter_layout(Rcpp::List model_config);
 RcppExport SEXP _multigrade_mg_parameter_layout(SEXP model_configSEXP) {
@@ -205,6 +222,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},
     {"_multigrade_mg_encode", (DL_FUNC) &_multigrade_mg_encode, 5},
     {"_multigrade_mg_impute", (DL_FUNC) &_multigrade_mg_impute, 11},
+    {"_multigrade_mg_decode_latent", (DL_FUNC) &_multigrade_mg_decode_latent, 8},
     {"_multigrade_mg_parameter_layout", (DL_FUNC) &_multigrade_mg_parameter_layout, 1},
     {"_multigrade_mg_runtime_info", (DL_FUNC) &_multigrade_mg_runtime_info, 0},
     {"_multigrade_mg_resolve_device", (DL_FUNC) &_multigrade_mg_resolve_device, 1},

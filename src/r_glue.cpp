@@ -121,6 +121,37 @@ Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List dat
   return Rcpp::List::create(Rcpp::_["mean"] = as_matrix(result.mean), Rcpp::_["quantiles"] = quantiles);
 }
 
+// Decoded values of modality `target` (1-based) at latent points (rows of `z`), as a
+// features x points matrix. `categorical`: 0-based codes per covariate; `continuous`:
+// values per covariate.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix mg_decode_latent(Rcpp::List model_config, Rcpp::List weights, Rcpp::NumericMatrix z,
+                                     Rcpp::List categorical, Rcpp::List continuous, int target, std::string device,
+                                     int n_threads) {
+  multigrade::ThreadScope threads(n_threads);
+  const int n = z.nrow(), dims = z.ncol();
+  std::vector<float> points(static_cast<size_t>(n) * dims);
+  for (int i = 0; i < n; ++i)
+    for (int d = 0; d < dims; ++d) points[static_cast<size_t>(i) * dims + d] = static_cast<float>(z(i, d));
+  std::vector<Rcpp::IntegerVector> codes;
+  std::vector<const int*> categorical_ptrs;
+  for (R_xlen_t k = 0; k < categorical.size(); ++k) {
+    codes.emplace_back(categorical[k]);
+    categorical_ptrs.push_back(codes.back().begin());
+  }
+  std::vector<Rcpp::NumericVector> values;
+  std::vector<const double*> continuous_ptrs;
+  for (R_xlen_t k = 0; k < continuous.size(); ++k) {
+    values.emplace_back(continuous[k]);
+    continuous_ptrs.push_back(values.back().begin());
+  }
+  const auto result = multigrade::decode_latent(multigrade::r::model_config(model_config),
+                                                multigrade::r::named_arrays(weights), points, n, categorical_ptrs,
+                                                continuous_ptrs, static_cast<size_t>(target - 1), device);
+  return Rcpp::NumericMatrix(static_cast<int>(result.n_features), static_cast<int>(result.n_cells),
+                             result.mean.begin());
+}
+
 // Parameter shapes of a configuration, in R's (reversed) dimension order.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List mg_parameter_layout(Rcpp::List model_config) {

@@ -194,6 +194,16 @@ struct ImputeResult {
 ImputeResult impute_modality(const ModelConfig& model, const std::vector<NamedArray>& weights,
                              const DataInput& data, const std::string& device, const ImputeRequest& request);
 
+// Decodes latent points directly (latent traversals for interpretation): `z` is row-major
+// n_points x latent_dim; one code array per categorical covariate and one value array per
+// continuous covariate give each point's covariates. Expected values as in imputation;
+// count modalities are returned as proportions (library size 1).
+ImputeResult decode_latent(const ModelConfig& model, const std::vector<NamedArray>& weights,
+                           const std::vector<float>& z, int64_t n_points,
+                           const std::vector<const int*>& categorical,
+                           const std::vector<const double*>& continuous, size_t target,
+                           const std::string& device);
+
 // Names and shapes of all parameters of a configuration (for validation of loaded files).
 std::vector<NamedArray> parameter_layout(const ModelConfig& model);
 

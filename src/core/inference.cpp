@@ -155,6 +155,50 @@ ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedA
   return result;
 }
 
+ImputeResult decode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights,
+                           const std::vector<float>& z, int64_t n_points,
+                           const std::vector<const int*>& categorical,
+                           const std::vector<const double*>& continuous, size_t target,
+                           const std::string& device_name) {
+  if (target >= config.modalities.size()) throw std::invalid_argument("unknown target modality");
+  if (static_cast<int64_t>(z.size()) != n_points * config.latent_dim)
+    throw std::invalid_argument("latent points do not match the latent dimension");
+  if (categorical.size() != config.categorical_levels.size() ||
+      static_cast<int64_t>(continuous.size()) != config.n_continuous)
+    throw std::invalid_argument("latent points need every covariate of the model");
+  const at::Device device(resolve_device(device_name));
+  MultigradeNet net(config, device);
+  net.params().import_arrays(weights);
+  at::NoGradGuard no_grad;
+
+  // A batch that carries only the covariates, which is all the decoders read.
+  Batch batch;
+  batch.size = n_points;
+  for (size_t k = 0; k < categorical.size(); ++k) {
+    const std::vector<int64_t> codes(categorical[k], categorical[k] + n_points);
+    for (int64_t c : codes)
+      if (c < 0 || c >= config.categorical_levels[k]) throw std::invalid_argument("covariate code out of range");
+    batch.categorical.push_back(at::tensor(codes, at::kLong).to(device));
+  }
+  if (config.n_continuous > 0) {
+    at::Tensor values = at::empty({n_points, config.n_continuous}, at::kFloat);
+    auto cells = values.accessor<float, 2>();
+    for (int64_t k = 0; k < config.n_continuous; ++k)
+      for (int64_t i = 0; i < n_points; ++i) cells[i][k] = static_cast<float>(continuous[k][i]);
+    batch.continuous = values.to(device);
+  }
+  const auto float_options = at::TensorOptions().dtype(at::kFloat).device(device);
+  const at::Tensor points = at::tensor(z, float_options).view({n_points, config.latent_dim});
+  const at::Tensor decoded = expected_value(net, target, points, net.covariates(batch), at::ones({n_points}, float_options));
+
+  ImputeResult result;
+  result.n_cells = n_points;
+  result.n_features = config.modalities[target].n_features;
+  result.mean.resize(static_cast<size_t>(decoded.numel()));
+  append_rows(decoded, result.mean, 0);
+  return result;
+}
+
 std::vector<NamedArray> parameter_layout(const ModelConfig& config) {
   MultigradeNet net(config, at::Device(at::kCPU));
   return net.params().layout();

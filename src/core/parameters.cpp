@@ -96,6 +96,9 @@ std::vector<std::pair<int64_t, int64_t>> ParameterStore::graft(const std::vector
     std::copy(ref.values.begin(), ref.values.end(), data + e.offset);
     const auto kept = static_cast<int64_t>(ref.values.size());
     if (kept < e.numel) grown.emplace_back(e.offset + kept, e.offset + e.numel);
+    // Wholly frozen parameters need no gradient: backward then skips their weight-gradient
+    // products, most of a mapping step's work.
+    if (kept == e.numel) e.tensor.set_requires_grad(false);
   }
   at::NoGradGuard no_grad;
   flat_.copy_(host);
