@@ -231,7 +231,7 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
     mats <- Map(as_modality_matrix, x, names(x), MoreArgs = list(call = call))
     absent <- character()
     if (!is.null(model)) {
-        mats <- align_to_model(mats, model, missing_features, verbose, call)
+        mats <- align_to_model(mats, model, missing_features, call)
         absent <- attr(mats, "absent")
     }
     cells <- resolve_cells(mats, NULL, call)
@@ -284,7 +284,7 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
 # With newdata: modalities and features matched to the trained model by name. Features
 # the new data lacks are an error, or with `missing_features = "pad"` zero rows (with a
 # warning that says how many; more than half missing is still an error).
-align_to_model <- function(mats, model, missing_features, verbose, call) {
+align_to_model <- function(mats, model, missing_features, call) {
     known <- names(model$modalities)
     unknown <- setdiff(names(mats), known)
     if (length(unknown) > 0) {
