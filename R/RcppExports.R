@@ -5,6 +5,10 @@ mg_formula_nb <- function(x, mu, theta) {
     .Call(`_multigrade_mg_formula_nb`, x, mu, theta)
 }
 
+mg_formula_nb_mixture <- function(x, mu_background, mu_foreground, theta, background_logits) {
+    .Call(`_multigrade_mg_formula_nb_mixture`, x, mu_background, mu_foreground, theta, background_logits)
+}
+
 mg_formula_zinb <- function(x, mu, theta, zi_logits) {
     .Call(`_multigrade_mg_formula_zinb`, x, mu, theta, zi_logits)
 }
@@ -41,8 +45,8 @@ mg_encode <- function(model_config, weights, data, device, n_threads) {
     .Call(`_multigrade_mg_encode`, model_config, weights, data, device, n_threads)
 }
 
-mg_impute <- function(model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical) {
-    .Call(`_multigrade_mg_impute`, model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical)
+mg_impute <- function(model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical, foreground_probability) {
+    .Call(`_multigrade_mg_impute`, model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical, foreground_probability)
 }
 
 mg_decode_latent <- function(model_config, weights, z, categorical, continuous, target, device, n_threads) {

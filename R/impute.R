@@ -7,7 +7,11 @@
 #' * `mse` modalities (e.g. CLR-normalised protein): the predicted value;
 #' * `nb`/`zinb` (counts): the expected count for a library size (`zinb` times
 #'   the probability of no zero-inflation);
-#' * `bernoulli` (e.g. binarised peaks): the probability of a 1.
+#' * `bernoulli` (e.g. binarised peaks): the probability of a 1;
+#' * `nbmixture` (raw protein counts, totalVI's background/foreground model):
+#'   the denoised protein, i.e. the foreground mean times the foreground
+#'   probability, for a library size; or with `value = "foreground_probability"`
+#'   the probability that each value is foreground (signal, not background).
 #'
 #' Cells of a query mapped with [MapToReference()] are imputed with the
 #' extended model it returns. For the "query-in-train" setting, train the
@@ -31,6 +35,8 @@
 #'   for a query mapped from one modality: its new batch embedding was learned
 #'   without the target modality, so decoding it with a reference batch that
 #'   had the target is usually more accurate.
+#' @param value `"expected"`, or `"foreground_probability"` for `nbmixture`
+#'   targets.
 #' @param n_samples Posterior draws for uncertainty (0: none). With draws, the
 #'   result carries the `probs` quantiles of the expected value over the
 #'   latent posterior. The default KL weight makes that posterior narrow, so
@@ -66,11 +72,15 @@ ImputeModality.default <- function(object, model, target, ...) {
 #' @export
 ImputeModality.list <- function(object, model, target, batch = NULL, continuous = NULL,
                                 present = NULL, library_size = NULL, decode_batch = NULL,
-                                n_samples = 0L,
+                                value = c("expected", "foreground_probability"), n_samples = 0L,
                                 probs = c(0.025, 0.975), device = NULL, seed = NULL, ...) {
     check_dots_empty(list(...))
     check_model(model)
     target <- check_target(target, model)
+    value <- match.arg(value)
+    if (value == "foreground_probability" && model$modalities[[target]]$likelihood != "nbmixture") {
+        mg_abort("{.code value = \"foreground_probability\"} needs a target with the {.val nbmixture} likelihood.")
+    }
     check_count(n_samples, min = 0)
     if (!is.numeric(probs) || length(probs) == 0 || anyNA(probs) || any(probs < 0 | probs > 1)) {
         mg_abort("{.arg probs} must be probabilities in [0, 1].")
@@ -84,7 +94,7 @@ ImputeModality.list <- function(object, model, target, batch = NULL, continuous 
     n_threads <- model$options$n_threads %||% default_threads()
     out <- mg_impute(model$config, model$weights, core_data(data), device, as.integer(n_threads),
         match(target, names(model$modalities)), library, as.integer(n_samples), as.double(probs), seed,
-        decode_codes)
+        decode_codes, value == "foreground_probability")
     names_of <- list(model$modalities[[target]]$features, data$cells)
     imputed <- out$mean
     dimnames(imputed) <- names_of

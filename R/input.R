@@ -2,8 +2,8 @@
 # core reads ("mg_data"). Cells are in columns. Nothing here changes the user's data:
 # problems are reported as classed errors that name the modality, the cells and the fix.
 
-likelihood_names <- c("nb", "zinb", "mse", "bernoulli")
-count_likelihoods <- c("nb", "zinb")
+likelihood_names <- c("nb", "zinb", "nbmixture", "mse", "bernoulli")
+count_likelihoods <- c("nb", "zinb", "nbmixture")
 
 # Coerces one modality to a dgCMatrix or a dense double matrix, features x cells.
 as_modality_matrix <- function(m, name, call) {

@@ -15,7 +15,7 @@
 #'   `"mixture"` (the reference's weighted average of experts).
 #' @param condition_encoders,condition_decoders Feed covariate embeddings to
 #'   the encoders / decoders.
-#' @param log_input Encoders see `log1p(x)` for count (`nb`, `zinb`)
+#' @param log_input Encoders see `log1p(x)` for count (`nb`, `zinb`, `nbmixture`)
 #'   modalities. The reference feeds raw counts; `FALSE` reproduces that.
 #' @param modality_weights Named numeric weights of each modality's
 #'   reconstruction loss (default 1 each).

@@ -11,7 +11,9 @@
 #'   in columns, same cells in the same order), a `Seurat` object or a
 #'   `SingleCellExperiment`.
 #' @param likelihoods Per-modality likelihood, named by modality: `"nb"`,
-#'   `"zinb"` (raw counts), `"mse"` (normalised values) or `"bernoulli"`
+#'   `"zinb"` (raw counts), `"nbmixture"` (raw protein counts: totalVI's
+#'   background/foreground NB mixture, see [ImputeModality()] for denoised
+#'   values), `"mse"` (normalised values) or `"bernoulli"`
 #'   (binary values). By default guessed from the modality name (RNA: `nb`,
 #'   ADT: `mse`, ATAC/peaks: `bernoulli`) or from the values.
 #' @param batch Categorical covariates (e.g. donor, site), one value per cell:

@@ -22,6 +22,20 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_formula_nb_mixture
+std::vector<double> mg_formula_nb_mixture(std::vector<double> x, std::vector<double> mu_background, std::vector<double> mu_foreground, std::vector<double> theta, std::vector<double> background_logits);
+RcppExport SEXP _multigrade_mg_formula_nb_mixture(SEXP xSEXP, SEXP mu_backgroundSEXP, SEXP mu_foregroundSEXP, SEXP thetaSEXP, SEXP background_logitsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< std::vector<double> >::type x(xSEXP);
+    Rcpp::traits::input_parameter< std::vector<double> >::type mu_background(mu_backgroundSEXP);
+    Rcpp::traits::input_parameter< std::vector<double> >::type mu_foreground(mu_foregroundSEXP);
+    Rcpp::traits::input_parameter< std::vector<double> >::type theta(thetaSEXP);
+    Rcpp::traits::input_parameter< std::vector<double> >::type background_logits(background_logitsSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_formula_nb_mixture(x, mu_background, mu_foreground, theta, background_logits));
+    return rcpp_result_gen;
+END_RCPP
+}
 // mg_formula_zinb
 std::vector<double> mg_formula_zinb(std::vector<double> x, std::vector<double> mu, std::vector<double> theta, std::vector<double> zi_logits);
 RcppExport SEXP _multigrade_mg_formula_zinb(SEXP xSEXP, SEXP muSEXP, SEXP thetaSEXP, SEXP zi_logitsSEXP) {
@@ -131,8 +145,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // mg_impute
-Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device, int n_threads, int target, Rcpp::Nullable<Rcpp::NumericVector> library, int n_samples, Rcpp::NumericVector probs, double seed, Rcpp::List decode_categorical);
-RcppExport SEXP _multigrade_mg_impute(SEXP model_configSEXP, SEXP weightsSEXP, SEXP dataSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP, SEXP targetSEXP, SEXP librarySEXP, SEXP n_samplesSEXP, SEXP probsSEXP, SEXP seedSEXP, SEXP decode_categoricalSEXP) {
+Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device, int n_threads, int target, Rcpp::Nullable<Rcpp::NumericVector> library, int n_samples, Rcpp::NumericVector probs, double seed, Rcpp::List decode_categorical, bool foreground_probability);
+RcppExport SEXP _multigrade_mg_impute(SEXP model_configSEXP, SEXP weightsSEXP, SEXP dataSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP, SEXP targetSEXP, SEXP librarySEXP, SEXP n_samplesSEXP, SEXP probsSEXP, SEXP seedSEXP, SEXP decode_categoricalSEXP, SEXP foreground_probabilitySEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
@@ -146,7 +160,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< Rcpp::NumericVector >::type probs(probsSEXP);
     Rcpp::traits::input_parameter< double >::type seed(seedSEXP);
     Rcpp::traits::input_parameter< Rcpp::List >::type decode_categorical(decode_categoricalSEXP);
-    rcpp_result_gen = Rcpp::wrap(mg_impute(model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical));
+    Rcpp::traits::input_parameter< bool >::type foreground_probability(foreground_probabilitySEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_impute(model_config, weights, data, device, n_threads, target, library, n_samples, probs, seed, decode_categorical, foreground_probability));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -212,6 +227,7 @@ END_RCPP
 
 static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_formula_nb", (DL_FUNC) &_multigrade_mg_formula_nb, 3},
+    {"_multigrade_mg_formula_nb_mixture", (DL_FUNC) &_multigrade_mg_formula_nb_mixture, 5},
     {"_multigrade_mg_formula_zinb", (DL_FUNC) &_multigrade_mg_formula_zinb, 4},
     {"_multigrade_mg_formula_poe", (DL_FUNC) &_multigrade_mg_formula_poe, 4},
     {"_multigrade_mg_formula_mmd", (DL_FUNC) &_multigrade_mg_formula_mmd, 3},
@@ -221,7 +237,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_trainer_result", (DL_FUNC) &_multigrade_mg_trainer_result, 2},
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},
     {"_multigrade_mg_encode", (DL_FUNC) &_multigrade_mg_encode, 5},
-    {"_multigrade_mg_impute", (DL_FUNC) &_multigrade_mg_impute, 11},
+    {"_multigrade_mg_impute", (DL_FUNC) &_multigrade_mg_impute, 12},
     {"_multigrade_mg_decode_latent", (DL_FUNC) &_multigrade_mg_decode_latent, 8},
     {"_multigrade_mg_parameter_layout", (DL_FUNC) &_multigrade_mg_parameter_layout, 1},
     {"_multigrade_mg_runtime_info", (DL_FUNC) &_multigrade_mg_runtime_info, 0},

@@ -12,6 +12,13 @@ std::vector<double> mg_formula_nb(std::vector<double> x, std::vector<double> mu,
 }
 
 // [[Rcpp::export(rng = false)]]
+std::vector<double> mg_formula_nb_mixture(std::vector<double> x, std::vector<double> mu_background,
+                                          std::vector<double> mu_foreground, std::vector<double> theta,
+                                          std::vector<double> background_logits) {
+  return f::nb_mixture_log_prob(x, mu_background, mu_foreground, theta, background_logits);
+}
+
+// [[Rcpp::export(rng = false)]]
 std::vector<double> mg_formula_zinb(std::vector<double> x, std::vector<double> mu, std::vector<double> theta,
                                     std::vector<double> zi_logits) {
   return f::zinb_log_prob(x, mu, theta, zi_logits);

@@ -88,7 +88,8 @@ Rcpp::List mg_encode(Rcpp::List model_config, Rcpp::List weights, Rcpp::List dat
 // [[Rcpp::export(rng = false)]]
 Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device,
                      int n_threads, int target, Rcpp::Nullable<Rcpp::NumericVector> library, int n_samples,
-                     Rcpp::NumericVector probs, double seed, Rcpp::List decode_categorical) {
+                     Rcpp::NumericVector probs, double seed, Rcpp::List decode_categorical,
+                     bool foreground_probability) {
   multigrade::ThreadScope threads(n_threads);
   multigrade::ImputeRequest request;
   request.target = static_cast<size_t>(target - 1);
@@ -100,6 +101,7 @@ Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List dat
   request.n_samples = n_samples;
   request.probs.assign(probs.begin(), probs.end());
   request.seed = static_cast<uint64_t>(seed);
+  request.foreground_probability = foreground_probability;
   // One entry per covariate: NULL (own codes) or n_cells 0-based codes.
   std::vector<Rcpp::IntegerVector> decode_codes;
   for (R_xlen_t k = 0; k < decode_categorical.size(); ++k) {

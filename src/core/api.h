@@ -10,7 +10,9 @@
 
 namespace multigrade {
 
-enum class Likelihood { mse, nb, zinb, bernoulli };
+// nbmixture: totalVI's protein model, a two-component NB mixture of background and
+// foreground counts (foreground rate >= background rate) with a per-value mixing weight.
+enum class Likelihood { mse, nb, zinb, bernoulli, nbmixture };
 enum class Mixing { product, mixture };
 enum class Alignment { none, latent, marginal, both };
 
@@ -179,6 +181,9 @@ struct ImputeRequest {
   std::vector<double> probs = {0.025, 0.975};
   uint64_t seed = 0;
   int64_t chunk_size = 1024;
+  // nbmixture: return the probability that a value is foreground (1 - background weight)
+  // instead of the expected (denoised) value.
+  bool foreground_probability = false;
   // Per categorical covariate, n_cells 0-based codes to decode with instead of the cell's
   // own (scvi's transform_batch: impute as if measured in that batch); nullptr = own.
   // The encoders always see the cell's own covariates.

@@ -41,6 +41,17 @@ std::vector<double> zinb_log_prob(const std::vector<double>& x, const std::vecto
   return as_vector(lp - at::lgamma(tx + 1.0));
 }
 
+std::vector<double> nb_mixture_log_prob(const std::vector<double>& x, const std::vector<double>& mu_background,
+                                        const std::vector<double>& mu_foreground, const std::vector<double>& theta,
+                                        const std::vector<double>& background_logits) {
+  const auto n = static_cast<int64_t>(x.size());
+  const at::Tensor tx = as_tensor(x, {n});
+  const at::Tensor lp = nb_mixture_log_prob_unnormalised(tx, as_tensor(mu_background, {n}).log(),
+                                                         as_tensor(mu_foreground, {n}).log(),
+                                                         as_tensor(theta, {n}).log(), as_tensor(background_logits, {n}));
+  return as_vector(lp - at::lgamma(tx + 1.0));
+}
+
 std::vector<std::vector<double>> joint_posterior(const std::vector<double>& mu,
                                                  const std::vector<double>& logvar,
                                                  const std::vector<double>& present, int64_t n_cells,

@@ -13,6 +13,9 @@ namespace formulas {
 // Elementwise log-probabilities (lgamma(x + 1) included).
 std::vector<double> nb_log_prob(const std::vector<double>& x, const std::vector<double>& mu,
                                 const std::vector<double>& theta);
+std::vector<double> nb_mixture_log_prob(const std::vector<double>& x, const std::vector<double>& mu_background,
+                                        const std::vector<double>& mu_foreground, const std::vector<double>& theta,
+                                        const std::vector<double>& background_logits);
 std::vector<double> zinb_log_prob(const std::vector<double>& x, const std::vector<double>& mu,
                                   const std::vector<double>& theta, const std::vector<double>& zi_logits);
 

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "dataset.h"
+#include "likelihoods.h"
 #include "network.h"
 #include "posterior.h"
 
@@ -39,14 +40,21 @@ void append_rows(const at::Tensor& values, std::vector<float>& out, int64_t offs
 
 // The decoder's expected value on the data scale for latent draws z (B x d).
 at::Tensor expected_value(const MultigradeNet& net, size_t target, const at::Tensor& z, const at::Tensor& cov,
-                          const at::Tensor& library) {
+                          const at::Tensor& library, bool foreground_probability = false) {
   const DecoderOutput out = net.decode(target, z, cov, /*train=*/false);
+  if (net.config().modalities[target].likelihood == Likelihood::nbmixture) {
+    // totalVI's denoised protein: the foreground mean weighted by its probability.
+    const at::Tensor foreground_weight = at::sigmoid(-out.zi_logits);
+    if (foreground_probability) return foreground_weight;
+    return at::exp(nb_mixture_log_rates(out.mean, out.foreground, library.log()).second) * foreground_weight;
+  }
   switch (net.config().modalities[target].likelihood) {
     case Likelihood::mse: return out.mean;
     case Likelihood::bernoulli: return at::sigmoid(out.mean);
     case Likelihood::nb: return at::softmax(out.mean, 1) * library.unsqueeze(1);
     case Likelihood::zinb:
       return at::softmax(out.mean, 1) * library.unsqueeze(1) * at::sigmoid(-out.zi_logits);
+    case Likelihood::nbmixture: break;  // handled above
   }
   throw std::logic_error("unknown likelihood");
 }
@@ -139,14 +147,15 @@ ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedA
     if (request.library != nullptr)
       library = at::tensor(std::vector<float>(request.library + start, request.library + end), float_options);
     const int64_t offset = start * spec.n_features;
-    append_rows(expected_value(net, request.target, joint.mu, cov, library), result.mean, offset);
+    append_rows(expected_value(net, request.target, joint.mu, cov, library, request.foreground_probability),
+                result.mean, offset);
     if (!sampling) continue;
 
     std::vector<at::Tensor> draws;
     const at::Tensor sd = at::exp(0.5 * joint.logvar);
     for (int s = 0; s < request.n_samples; ++s) {
       const at::Tensor z = joint.mu + sd * at::randn(joint.mu.sizes(), float_options);
-      draws.push_back(expected_value(net, request.target, z, cov, library));
+      draws.push_back(expected_value(net, request.target, z, cov, library, request.foreground_probability));
     }
     const at::Tensor sorted = std::get<0>(at::stack(draws, 0).sort(0));
     for (size_t q = 0; q < request.probs.size(); ++q)

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <ATen/core/Reduction.h>
 
+#include <cmath>
+
 namespace multigrade {
 
 at::Tensor nb_log_prob_unnormalised(const at::Tensor& x, const at::Tensor& log_mu,
@@ -23,6 +25,33 @@ at::Tensor zinb_log_prob_unnormalised(const at::Tensor& x, const at::Tensor& log
   const at::Tensor case_nonzero = -softplus_pi + pi_theta_log + x * (log_mu - log_theta_mu) +
                                   at::lgamma(x + theta) - at::lgamma(theta);
   return at::where(x < 1e-8, case_zero, case_nonzero);
+}
+
+at::Tensor nb_mixture_log_prob_unnormalised(const at::Tensor& x, const at::Tensor& log_mu_background,
+                                            const at::Tensor& log_mu_foreground, const at::Tensor& log_theta,
+                                            const at::Tensor& background_logits) {
+  const at::Tensor log_background = -at::softplus(-background_logits) +
+                                    nb_log_prob_unnormalised(x, log_mu_background, log_theta);
+  const at::Tensor log_foreground = -at::softplus(background_logits) +
+                                    nb_log_prob_unnormalised(x, log_mu_foreground, log_theta);
+  return at::logaddexp(log_background, log_foreground);
+}
+
+std::pair<at::Tensor, at::Tensor> nb_mixture_log_rates(const at::Tensor& background, const at::Tensor& foreground,
+                                                       const at::Tensor& log_library) {
+  const double log_features = std::log(static_cast<double>(background.size(1)));
+  const at::Tensor log_mu_background = background + (log_library.unsqueeze(1) - log_features);
+  // Foreground at least the background: log(1 + softplus(a)) added on the log scale.
+  const at::Tensor log_mu_foreground = log_mu_background + at::log1p(at::softplus(foreground));
+  return {log_mu_background, log_mu_foreground};
+}
+
+at::Tensor nb_mixture_nll(const at::Tensor& x, const at::Tensor& background, const at::Tensor& foreground,
+                          const at::Tensor& background_logits, const at::Tensor& log_library,
+                          const at::Tensor& log_theta, const at::Tensor& lgamma_const) {
+  const auto rates = nb_mixture_log_rates(background, foreground, log_library);
+  return lgamma_const -
+         nb_mixture_log_prob_unnormalised(x, rates.first, rates.second, log_theta, background_logits).sum(1);
 }
 
 at::Tensor nb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Tensor& log_library,

@@ -5,6 +5,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <utility>
+
 namespace multigrade {
 
 // log NB(x; mu, theta) + lgamma(x + 1), mean/inverse-dispersion form.
@@ -14,6 +16,12 @@ at::Tensor nb_log_prob_unnormalised(const at::Tensor& x, const at::Tensor& log_m
 at::Tensor zinb_log_prob_unnormalised(const at::Tensor& x, const at::Tensor& log_mu,
                                       const at::Tensor& log_theta, const at::Tensor& zi_logits);
 
+// log of pi_bg NB(x; mu_bg, theta) + (1 - pi_bg) NB(x; mu_fg, theta), + lgamma(x + 1);
+// `background_logits` are the logits of pi_bg.
+at::Tensor nb_mixture_log_prob_unnormalised(const at::Tensor& x, const at::Tensor& log_mu_background,
+                                            const at::Tensor& log_mu_foreground, const at::Tensor& log_theta,
+                                            const at::Tensor& background_logits);
+
 // Per-cell losses (B), summed over features.
 // nb/zinb: `logits` are the decoder's pre-softmax outputs; mu = softmax(logits) * library.
 at::Tensor nb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Tensor& log_library,
@@ -21,6 +29,14 @@ at::Tensor nb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Tenso
 at::Tensor zinb_nll(const at::Tensor& x, const at::Tensor& logits, const at::Tensor& zi_logits,
                     const at::Tensor& log_library, const at::Tensor& log_theta,
                     const at::Tensor& lgamma_const);
+// nbmixture: background log-rates relative to the cell's mean count per feature
+// (log_library - log d + `background`), foreground = background * (1 + softplus(`foreground`)).
+at::Tensor nb_mixture_nll(const at::Tensor& x, const at::Tensor& background, const at::Tensor& foreground,
+                          const at::Tensor& background_logits, const at::Tensor& log_library,
+                          const at::Tensor& log_theta, const at::Tensor& lgamma_const);
+// The two rates of nbmixture on the log scale: {log_mu_background, log_mu_foreground}.
+std::pair<at::Tensor, at::Tensor> nb_mixture_log_rates(const at::Tensor& background, const at::Tensor& foreground,
+                                                       const at::Tensor& log_library);
 // Each cell's row of a per-group table (n_groups x G -> B x G); a one-row table broadcasts.
 at::Tensor rows_by_group(const at::Tensor& table, const at::Tensor& group);
 at::Tensor squared_error(const at::Tensor& x, const at::Tensor& prediction);

@@ -33,6 +33,12 @@ MultigradeNet::MultigradeNet(const ModelConfig& config, const at::Device& device
     d.mean = add_linear(dec + ".mean", m.n_hidden_decoder, m.n_features);
     d.has_zi = m.likelihood == Likelihood::zinb;
     if (d.has_zi) d.zi = add_linear(dec + ".zero_inflation", m.n_hidden_decoder, m.n_features);
+    if (m.likelihood == Likelihood::nbmixture) {
+      // mean: background log-rate offset; zi: background logits; foreground: its increment.
+      d.has_zi = d.has_foreground = true;
+      d.zi = add_linear(dec + ".background_logit", m.n_hidden_decoder, m.n_features);
+      d.foreground = add_linear(dec + ".foreground", m.n_hidden_decoder, m.n_features);
+    }
     d.has_theta = is_count_likelihood(m.likelihood);
     if (d.has_theta)
       d.log_theta = params_.add(dec + ".log_theta", {config_.n_groups, m.n_features}, Init::normal);
@@ -132,6 +138,7 @@ DecoderOutput MultigradeNet::decode(size_t modality, const at::Tensor& z, const 
   DecoderOutput out;
   out.mean = linear(d.mean, h);
   if (d.has_zi) out.zi_logits = linear(d.zi, h);
+  if (d.has_foreground) out.foreground = linear(d.foreground, h);
   return out;
 }
 
@@ -152,6 +159,9 @@ at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutp
       return zinb_nll(x, out.mean, out.zi_logits, batch.log_library[modality], rows_by_group(table, batch.group),
                       batch.lgamma_const[modality]);
     }
+    case Likelihood::nbmixture:
+      return nb_mixture_nll(x, out.mean, out.foreground, out.zi_logits, batch.log_library[modality],
+                            rows_by_group(params_[d.log_theta], batch.group), batch.lgamma_const[modality]);
   }
   return at::Tensor();
 }

@@ -16,7 +16,8 @@ namespace multigrade {
 
 struct DecoderOutput {
   at::Tensor mean;       // logits (nb, zinb, bernoulli) or values (mse), B x d
-  at::Tensor zi_logits;  // zinb zero-inflation logits, B x d
+  at::Tensor zi_logits;  // zinb zero-inflation logits, nbmixture background logits, B x d
+  at::Tensor foreground; // nbmixture: foreground increment (pre-softplus), B x d
 };
 
 class MultigradeNet {
@@ -44,8 +45,9 @@ class MultigradeNet {
   };
   struct Decoder {
     std::vector<Linear> trunk;
-    Linear mean, zi;
+    Linear mean, zi, foreground;
     bool has_zi = false;
+    bool has_foreground = false;
     bool has_theta = false;
     size_t log_theta = 0;  // n_groups x d
   };

@@ -14,8 +14,9 @@ Likelihood parse_likelihood(const std::string& name) {
   if (name == "mse") return Likelihood::mse;
   if (name == "nb") return Likelihood::nb;
   if (name == "zinb") return Likelihood::zinb;
+  if (name == "nbmixture") return Likelihood::nbmixture;
   if (name == "bernoulli" || name == "bce") return Likelihood::bernoulli;
-  throw std::invalid_argument("unknown likelihood '" + name + "' (use mse, nb, zinb or bernoulli)");
+  throw std::invalid_argument("unknown likelihood '" + name + "' (use mse, nb, zinb, nbmixture or bernoulli)");
 }
 
 Mixing parse_mixing(const std::string& name) {
@@ -33,7 +34,7 @@ Alignment parse_alignment(const std::string& name) {
 }
 
 bool is_count_likelihood(Likelihood lik) {
-  return lik == Likelihood::nb || lik == Likelihood::zinb;
+  return lik == Likelihood::nb || lik == Likelihood::zinb || lik == Likelihood::nbmixture;
 }
 
 RuntimeInfo runtime_info() {

@@ -20,6 +20,19 @@ test_that("ZINB log-likelihood equals the zero-inflated mixture of dnbinom", {
     expect_equal(multigrade:::mg_formula_zinb(x, mu, theta, logits), direct, tolerance = 1e-10)
 })
 
+test_that("the nbmixture log-likelihood equals the background/foreground mixture of dnbinom", {
+    x <- c(0, 3, 12, 150, 2000)
+    background <- c(0.5, 4, 10, 20, 30)
+    foreground <- background * c(1.01, 3, 20, 8, 60)
+    theta <- c(2, 0.5, 5, 10, 3)
+    logits <- c(-2, 0, 1.5, -0.5, 3)
+    pi <- plogis(logits)
+    direct <- log(pi * dnbinom(x, size = theta, mu = background) +
+        (1 - pi) * dnbinom(x, size = theta, mu = foreground))
+    expect_equal(multigrade:::mg_formula_nb_mixture(x, background, foreground, theta, logits), direct,
+        tolerance = 1e-10)
+})
+
 test_that("product of experts matches its closed form, with the prior as an expert", {
     set.seed(3)
     n <- 5; m <- 3; d <- 4

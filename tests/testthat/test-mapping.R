@@ -257,3 +257,36 @@ test_that("MapToReference and ImputeModality work on Seurat and SingleCellExperi
     expect_identical(SummarizedExperiment::assayNames(alt), c("imputed", "2.5%", "97.5%"))
     expect_equal(unname(SummarizedExperiment::assay(alt, "imputed")), unname(imputed), tolerance = 1e-5)
 })
+
+test_that("raw ADT counts with nbmixture: denoised protein and foreground probabilities track cell types", {
+    cite <- cite_data()
+    set.seed(31)
+    model <- RunMultigrade(list(rna = cite$rna, adt = cite$adt_counts),
+        likelihoods = c(rna = "nb", adt = "nbmixture"), batch = cite$obs$batch,
+        max_epochs = 100, batch_size = 64, verbose = FALSE, options = multigrade_options(n_threads = 2L))
+    expect_true(all(is.finite(model$embedding)))
+    expect_true("decoder.adt.background_logit.weight" %in% names(model$weights))
+    h <- model$history
+    expect_lt(min(h$validation_reconstruction), 0.8 * h$validation_reconstruction[1])
+    inputs <- list(rna = cite$rna, adt = cite$adt_counts)
+    denoised <- ImputeModality(inputs, model, target = "adt", batch = cite$obs$batch)
+    foreground <- ImputeModality(inputs, model, target = "adt", batch = cite$obs$batch,
+        value = "foreground_probability")
+    expect_true(all(denoised >= 0 & is.finite(denoised)))
+    expect_true(all(foreground >= 0 & foreground <= 1))
+    # Denoised protein follows the measured counts (rank correlation per protein, median).
+    per_protein <- vapply(seq_len(nrow(denoised)), function(p) {
+        stats::cor(denoised[p, ], cite$adt_counts[p, ], method = "spearman")
+    }, numeric(1))
+    expect_gt(stats::median(per_protein, na.rm = TRUE), 0.5)
+    # CD19 is B-cell signal: more likely foreground in B cells than in T cells; CD3 the reverse.
+    b_cells <- grepl(" B ", paste0(" ", cite$obs$cell_type, " ")) | grepl("B1 B|B IGK|Transitional B", cite$obs$cell_type)
+    t_cells <- grepl("T ", cite$obs$cell_type) & grepl("CD4|CD8", cite$obs$cell_type)
+    expect_gt(mean(foreground["CD19", b_cells]), mean(foreground["CD19", t_cells]) + 0.2)
+    expect_gt(mean(foreground["CD3", t_cells]), mean(foreground["CD3", b_cells]) + 0.2)
+    message(sprintf("nbmixture foreground probability: CD19 %.2f in B vs %.2f in T cells; CD3 %.2f in T vs %.2f in B",
+        mean(foreground["CD19", b_cells]), mean(foreground["CD19", t_cells]),
+        mean(foreground["CD3", t_cells]), mean(foreground["CD3", b_cells])))
+    expect_error(ImputeModality(inputs, model, target = "rna", batch = cite$obs$batch,
+        value = "foreground_probability"), "nbmixture", class = "mg_error_input")
+})
