@@ -57,6 +57,15 @@
 #' dim(adt)
 #' cor(adt["CD4", ], cite$adt["CD4", ])
 #' names(attr(adt, "quantiles"))
+#'
+#' # Raw protein counts with totalVI's background/foreground mixture:
+#' counts_model <- RunMultigrade(list(rna = cite$rna, adt = cite$adt_counts),
+#'     likelihoods = c(rna = "nb", adt = "nbmixture"), batch = cite$obs$batch,
+#'     max_epochs = 60, batch_size = 64, seed = 1, verbose = FALSE)
+#' signal <- ImputeModality(list(rna = cite$rna, adt = cite$adt_counts), counts_model,
+#'     target = "adt", batch = cite$obs$batch, value = "foreground_probability")
+#' b_cell <- grepl("B IGK|Transitional B", cite$obs$cell_type)
+#' c(B = mean(signal["CD19", b_cell]), other = mean(signal["CD19", !b_cell]))
 #' @export
 ImputeModality <- function(object, model, target, ...) {
     UseMethod("ImputeModality")
