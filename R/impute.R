@@ -128,19 +128,19 @@ check_target <- function(target, model, call = rlang::caller_env()) {
 
 # Per categorical covariate of the model: NULL (decode with the cells' own level) or the
 # 0-based code of the requested level for every cell.
-decoding_codes <- function(decode_batch, model, n_cells, call = rlang::caller_env()) {
+decoding_codes <- function(decode_batch, model, n_cells, arg = "decode_batch", call = rlang::caller_env()) {
     levels <- model$covariates$categorical
     codes <- rep(list(NULL), length(levels))
     if (is.null(decode_batch)) return(codes)
     decode_batch <- as.list(decode_batch)
     unknown <- setdiff(names(decode_batch), names(levels))
     if (is.null(names(decode_batch)) || any(names(decode_batch) == "") || length(unknown) > 0) {
-        mg_abort(c("{.arg decode_batch} must name the model's covariates, e.g. {.code list({names(levels)[1]} = \"{levels[[1]][1]}\")}.",
+        mg_abort(c("{.arg {arg}} must name the model's covariates, e.g. {.code list({names(levels)[1]} = \"{levels[[1]][1]}\")}.",
             "i" = "Covariates: {.val {names(levels)}}."), call = call)
     }
     for (nm in names(decode_batch)) {
         level <- decode_batch[[nm]]
-        if (length(level) != 1) mg_abort("{.arg decode_batch${nm}} must be one level.", call = call)
+        if (length(level) != 1) mg_abort("{.arg {arg}${nm}} must be one level.", call = call)
         codes[[match(nm, names(levels))]] <- rep(encode_levels(level, levels[[nm]], nm, call), n_cells)
     }
     codes

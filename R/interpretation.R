@@ -75,20 +75,12 @@ traversal_points <- function(embedding, steps) {
     do.call(rbind, blocks)
 }
 
+# Codes of the chosen levels for every point (the first level of covariates not named in
+# `batch`), and 0 for continuous covariates.
 traversal_covariates <- function(model, batch, n_points, call = rlang::caller_env()) {
-    levels <- model$covariates$categorical
-    chosen <- lapply(levels, `[`, 1)
-    if (!is.null(batch)) {
-        batch <- as.list(batch)
-        unknown <- setdiff(names(batch), names(levels))
-        if (is.null(names(batch)) || length(unknown) > 0) {
-            mg_abort("{.arg batch} must be a named list of levels of the model's covariates {.val {names(levels)}}.",
-                call = call)
-        }
-        chosen[names(batch)] <- batch
-    }
-    categorical <- Map(function(level, known, nm) rep(encode_levels(level, known, nm, call), n_points),
-        chosen, levels, names(levels))
+    categorical <- decoding_codes(batch, model, n_points, arg = "batch", call = call)
+    first <- vapply(categorical, is.null, logical(1))
+    categorical[first] <- lapply(which(first), function(k) rep(0L, n_points))
     continuous <- lapply(model$covariates$continuous, function(nm) rep(0, n_points))
     list(categorical = unname(categorical), continuous = unname(continuous))
 }

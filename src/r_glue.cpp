@@ -26,6 +26,23 @@ TrainingSession& session(SEXP ptr) {
   return *p;
 }
 
+// Pointers to the data of each R vector in `list` (nullptr for NULL entries), for the
+// core's covariate arrays; `keep` holds the (possibly coerced) vectors alive.
+template <typename T, typename RVector>
+std::vector<const T*> vector_pointers(const Rcpp::List& list, std::vector<RVector>& keep) {
+  keep.reserve(static_cast<size_t>(list.size()));
+  std::vector<const T*> out;
+  for (R_xlen_t k = 0; k < list.size(); ++k) {
+    if (Rf_isNull(list[k])) {
+      out.push_back(nullptr);
+      continue;
+    }
+    keep.emplace_back(list[k]);
+    out.push_back(keep.back().begin());
+  }
+  return out;
+}
+
 }  // namespace
 
 // [[Rcpp::export(rng = false)]]
@@ -104,14 +121,7 @@ Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List dat
   request.foreground_probability = foreground_probability;
   // One entry per covariate: NULL (own codes) or n_cells 0-based codes.
   std::vector<Rcpp::IntegerVector> decode_codes;
-  for (R_xlen_t k = 0; k < decode_categorical.size(); ++k) {
-    if (Rf_isNull(decode_categorical[k])) {
-      request.decode_categorical.push_back(nullptr);
-      continue;
-    }
-    decode_codes.emplace_back(decode_categorical[k]);
-    request.decode_categorical.push_back(decode_codes.back().begin());
-  }
+  request.decode_categorical = vector_pointers<int>(decode_categorical, decode_codes);
   const auto result = multigrade::impute_modality(multigrade::r::model_config(model_config),
                                                   multigrade::r::named_arrays(weights),
                                                   multigrade::r::data_input(data), device, request);
@@ -136,17 +146,9 @@ Rcpp::NumericMatrix mg_decode_latent(Rcpp::List model_config, Rcpp::List weights
   for (int i = 0; i < n; ++i)
     for (int d = 0; d < dims; ++d) points[static_cast<size_t>(i) * dims + d] = static_cast<float>(z(i, d));
   std::vector<Rcpp::IntegerVector> codes;
-  std::vector<const int*> categorical_ptrs;
-  for (R_xlen_t k = 0; k < categorical.size(); ++k) {
-    codes.emplace_back(categorical[k]);
-    categorical_ptrs.push_back(codes.back().begin());
-  }
+  const auto categorical_ptrs = vector_pointers<int>(categorical, codes);
   std::vector<Rcpp::NumericVector> values;
-  std::vector<const double*> continuous_ptrs;
-  for (R_xlen_t k = 0; k < continuous.size(); ++k) {
-    values.emplace_back(continuous[k]);
-    continuous_ptrs.push_back(values.back().begin());
-  }
+  const auto continuous_ptrs = vector_pointers<double>(continuous, values);
   const auto result = multigrade::decode_latent(multigrade::r::model_config(model_config),
                                                 multigrade::r::named_arrays(weights), points, n, categorical_ptrs,
                                                 continuous_ptrs, static_cast<size_t>(target - 1), device);
