@@ -69,3 +69,27 @@ mg_knn <- function(query, reference, k, skip) {
     .Call(`_multigrade_mg_knn`, query, reference, k, skip)
 }
 
+mg_mil_trainer_new <- function(model_config, train_config, data, train_samples, validation_samples, device, n_threads) {
+    .Call(`_multigrade_mg_mil_trainer_new`, model_config, train_config, data, train_samples, validation_samples, device, n_threads)
+}
+
+mg_mil_trainer_epoch <- function(ptr) {
+    .Call(`_multigrade_mg_mil_trainer_epoch`, ptr)
+}
+
+mg_mil_trainer_weights <- function(ptr, restore_best) {
+    .Call(`_multigrade_mg_mil_trainer_weights`, ptr, restore_best)
+}
+
+mg_mil_trainer_close <- function(ptr) {
+    invisible(.Call(`_multigrade_mg_mil_trainer_close`, ptr))
+}
+
+mg_mil_predict <- function(model_config, weights, data, device, n_threads) {
+    .Call(`_multigrade_mg_mil_predict`, model_config, weights, data, device, n_threads)
+}
+
+mg_mil_parameter_layout <- function(model_config) {
+    .Call(`_multigrade_mg_mil_parameter_layout`, model_config)
+}
+

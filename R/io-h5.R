@@ -5,7 +5,10 @@
 #' and the package and LibTorch versions. Loading and predicting gives the same
 #' embedding as before saving.
 #'
-#' @param model A `multigrade_model`.
+#' The same format holds MultiMIL models (`multimil_model` from
+#' [RunMultiMIL()]): `LoadMultigrade()` returns whichever class the file holds.
+#'
+#' @param model A `multigrade_model` or a `multimil_model`.
 #' @param file Path of the `.h5` file.
 #' @param overwrite Replace an existing file.
 #' @return `SaveMultigrade()`: `file`, invisibly. `LoadMultigrade()`: the model.
@@ -19,8 +22,8 @@
 #' all.equal(predict(again, list(rna = cite$rna, adt = cite$adt)), model$embedding)
 #' @export
 SaveMultigrade <- function(model, file, overwrite = FALSE) {
-    if (!inherits(model, "multigrade_model")) {
-        mg_abort("{.arg model} must be a {.cls multigrade_model}.")
+    if (!inherits(model, saved_model_classes)) {
+        mg_abort("{.arg model} must be a {.cls multigrade_model} or a {.cls multimil_model}.")
     }
     if (file.exists(file) && !overwrite) {
         mg_abort("{.file {file}} exists; use {.code overwrite = TRUE} to replace it.", class = "file")
@@ -28,7 +31,7 @@ SaveMultigrade <- function(model, file, overwrite = FALSE) {
     if (file.exists(file)) unlink(file)
     h5 <- hdf5r::H5File$new(file, mode = "w")
     on.exit(h5$close_all(), add = TRUE)
-    hdf5r::h5attr(h5, "format") <- "multigrade_model"
+    hdf5r::h5attr(h5, "format") <- intersect(class(model), saved_model_classes)[[1]]
     hdf5r::h5attr(h5, "format_version") <- model_format_version
     hdf5r::h5attr(h5, "multigrade_version") <- model$versions$multigrade
     hdf5r::h5attr(h5, "libtorch_version") <- model$versions$libtorch
@@ -45,7 +48,7 @@ LoadMultigrade <- function(file) {
     })
     on.exit(h5$close_all(), add = TRUE)
     attrs <- hdf5r::h5attributes(h5)
-    if (!identical(attrs$format, "multigrade_model")) {
+    if (!isTRUE(attrs$format %in% saved_model_classes)) {
         mg_abort("{.file {file}} is not a multigrade model file.", class = "file")
     }
     if (attrs$format_version > model_format_version) {
@@ -53,15 +56,17 @@ LoadMultigrade <- function(file) {
             class = "file")
     }
     model <- h5_read_group(h5)
-    class(model) <- "multigrade_model"
+    class(model) <- attrs$format
     check_weights_layout(model, file)
     model
 }
 
 model_format_version <- 1L
+saved_model_classes <- c("multigrade_model", "multimil_model")
 
 check_weights_layout <- function(model, file) {
-    layout <- mg_parameter_layout(model$config)
+    layout <- if (inherits(model, "multimil_model")) mg_mil_parameter_layout(model$config) else
+        mg_parameter_layout(model$config)
     ok <- identical(sort(names(layout)), sort(names(model$weights))) &&
         all(vapply(names(layout), function(nm) {
             identical(layout[[nm]], as.integer(dim(model$weights[[nm]]) %||% length(model$weights[[nm]])))
@@ -81,6 +86,18 @@ h5_write <- function(parent, name, value) {
     } else if (is.null(value)) {
         g <- parent$create_group(name)
         hdf5r::h5attr(g, "r_type") <- "NULL"
+    } else if (is.factor(value)) {
+        g <- parent$create_group(name)
+        hdf5r::h5attr(g, "r_type") <- "factor"
+        h5_write(g, "codes", as.integer(value))
+        h5_write(g, "levels", levels(value))
+        h5_write(g, "ordered", is.ordered(value))
+    } else if (is.atomic(value) && is.null(dim(value)) && !is.null(names(value))) {
+        # Names (e.g. of cells) can exceed HDF5's attribute size: a dataset of their own.
+        g <- parent$create_group(name)
+        hdf5r::h5attr(g, "r_type") <- "named_vector"
+        h5_write(g, "values", unname(value))
+        h5_write(g, "names", names(value))
     } else if (is.data.frame(value) || is.list(value)) {
         g <- parent$create_group(name)
         hdf5r::h5attr(g, "r_type") <- if (is.data.frame(value)) "data.frame" else "list"
@@ -116,6 +133,13 @@ h5_read <- function(obj) {
         value <- h5_read(obj[["values"]])
         dimnames(value) <- h5_read(obj[["dimnames"]])
         return(value)
+    }
+    if (identical(type, "factor")) {
+        return(factor(h5_read(obj[["levels"]])[h5_read(obj[["codes"]])], levels = h5_read(obj[["levels"]]),
+            ordered = h5_read(obj[["ordered"]])))
+    }
+    if (identical(type, "named_vector")) {
+        return(stats::setNames(h5_read(obj[["values"]]), h5_read(obj[["names"]])))
     }
     if (type %in% c("list", "data.frame")) return(h5_read_group(obj))
     value <- if (!is.null(attrs$empty)) {

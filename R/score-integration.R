@@ -43,7 +43,8 @@ ScoreIntegration <- function(embedding, labels, batch, k = 15L,
                              resolutions = seq(0.1, 2, by = 0.1), seed = 0L) {
     require_package("cluster")
     require_package("igraph")
-    embedding <- check_embedding(embedding)
+    embedding <- check_embedding(embedding, need_names = FALSE)
+    if (nrow(embedding) < 3) mg_abort("{.arg embedding} needs at least 3 cells.")
     labels <- check_cell_factor(labels, nrow(embedding), "labels")
     batch <- check_cell_factor(batch, nrow(embedding), "batch")
     check_count(k)
@@ -62,17 +63,6 @@ ScoreIntegration <- function(embedding, labels, batch, k = 15L,
     out$leiden_resolution <- clustering$resolution
     out$n_clusters <- length(unique(clustering$clusters))
     out
-}
-
-check_embedding <- function(embedding, call = rlang::caller_env()) {
-    if (is.data.frame(embedding)) embedding <- as.matrix(embedding)
-    if (!is.matrix(embedding) || !is.numeric(embedding) || nrow(embedding) < 3 || ncol(embedding) < 1 || anyNA(embedding) ||
-        any(!is.finite(embedding))) {
-        mg_abort("{.arg embedding} must be a finite numeric cells x dimensions matrix with at least 3 cells and 1 dimension.",
-            call = call)
-    }
-    storage.mode(embedding) <- "double"
-    embedding
 }
 
 check_cell_factor <- function(x, n, arg, call = rlang::caller_env()) {

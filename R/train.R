@@ -97,13 +97,26 @@ fit_model <- function(data, model_config, train_config, device, n_threads, verbo
         verbose)
     session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference)
     on.exit(mg_trainer_close(session), add = TRUE)
-    history <- vector("list", train_config$max_epochs)
     progress <- training_progress(train_config$max_epochs, verbose)
-    interrupted <- FALSE
-    epochs <- 0L
     started <- proc.time()[["elapsed"]]
-    while (epochs < train_config$max_epochs) {
-        stats <- tryCatch(mg_trainer_epoch(session), interrupt = function(e) NULL)
+    run <- run_epochs(function() mg_trainer_epoch(session), train_config$max_epochs, progress)
+    result <- mg_trainer_result(session, restore_best = TRUE)
+    history <- history_frame(run$history)
+    seconds <- proc.time()[["elapsed"]] - started
+    report_training(history, seconds, verbose)
+    list(weights = result$weights, validation_cells = result$validation_cells,
+        n_trainable = result$n_trainable, history = history, seconds = seconds,
+        interrupted = run$interrupted)
+}
+
+# Calls `next_epoch()` (one epoch in C++) until it reports `finished`, the epochs run out
+# or the user interrupts; returns the epochs' statistics.
+run_epochs <- function(next_epoch, max_epochs, progress) {
+    history <- vector("list", max_epochs)
+    epochs <- 0L
+    interrupted <- FALSE
+    while (epochs < max_epochs) {
+        stats <- tryCatch(next_epoch(), interrupt = function(e) NULL)
         if (is.null(stats) || isTRUE(stats$interrupted)) {
             interrupted <- TRUE
             break
@@ -118,23 +131,18 @@ fit_model <- function(data, model_config, train_config, device, n_threads, verbo
         if (isTRUE(stats$finished)) break
     }
     progress$done()
-    result <- mg_trainer_result(session, restore_best = TRUE)
-    history <- history_frame(history[seq_len(epochs)])
     if (interrupted) {
         mg_warn("Training was interrupted after {epochs} epoch{?s}; the best weights so far are kept.",
             class = "warning_interrupted")
     }
-    seconds <- proc.time()[["elapsed"]] - started
-    report_training(history, seconds, verbose)
-    list(weights = result$weights, validation_cells = result$validation_cells,
-        n_trainable = result$n_trainable, history = history, seconds = seconds,
-        interrupted = interrupted)
+    list(history = history[seq_len(epochs)], interrupted = interrupted)
 }
 
-history_frame <- function(epochs) {
-    columns <- c("epoch", "kl_weight", "train_loss", "train_reconstruction", "train_kl",
-        "train_integration", "validation_loss", "validation_reconstruction", "improved",
-        "non_finite", "cells_seen", "seconds")
+vae_history_columns <- c("epoch", "kl_weight", "train_loss", "train_reconstruction", "train_kl",
+    "train_integration", "validation_loss", "validation_reconstruction", "improved",
+    "non_finite", "cells_seen", "seconds")
+
+history_frame <- function(epochs, columns = vae_history_columns) {
     if (length(epochs) == 0) {
         return(as.data.frame(stats::setNames(replicate(length(columns), numeric(0), simplify = FALSE), columns)))
     }
@@ -151,15 +159,17 @@ report_training <- function(history, seconds, verbose) {
     mg_inform(c("v" = "Trained {nrow(history)} epoch{?s} in {format(round(seconds, 1))} s ({format(round(rate))} cells/s){if (!is.na(best)) paste0('; best validation epoch ', best) else ''}."))
 }
 
-training_progress <- function(total, verbose) {
+training_progress <- function(total, verbose, validation = "validation_reconstruction",
+                              validation_label = "val recon") {
     if (!isTRUE(verbose)) return(list(update = function(stats) NULL, done = function() NULL))
     env <- parent.frame()  # the bar lives as long as the training loop
     bar <- cli::cli_progress_bar(total = total, clear = TRUE, .envir = env,
-        format = "Training {cli::pb_bar} {cli::pb_current}/{cli::pb_total} | loss {cli::pb_extra$loss} | val recon {cli::pb_extra$val} | {cli::pb_eta}",
+        format = paste0("Training {cli::pb_bar} {cli::pb_current}/{cli::pb_total} | loss {cli::pb_extra$loss} | ",
+            validation_label, " {cli::pb_extra$val} | {cli::pb_eta}"),
         extra = list(loss = "-", val = "-"))
     list(update = function(stats) {
         cli::cli_progress_update(id = bar, .envir = env, extra = list(
             loss = format(signif(stats$train_loss, 5)),
-            val = if (is.na(stats$validation_reconstruction)) "-" else format(signif(stats$validation_reconstruction, 5))))
+            val = if (is.na(stats[[validation]])) "-" else format(signif(stats[[validation]], 5))))
     }, done = function() cli::cli_progress_done(id = bar, .envir = env))
 }

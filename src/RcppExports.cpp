@@ -224,6 +224,76 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_mil_trainer_new
+SEXP mg_mil_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List data, std::vector<int> train_samples, std::vector<int> validation_samples, std::string device, int n_threads);
+RcppExport SEXP _multigrade_mg_mil_trainer_new(SEXP model_configSEXP, SEXP train_configSEXP, SEXP dataSEXP, SEXP train_samplesSEXP, SEXP validation_samplesSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type train_config(train_configSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type data(dataSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type train_samples(train_samplesSEXP);
+    Rcpp::traits::input_parameter< std::vector<int> >::type validation_samples(validation_samplesSEXP);
+    Rcpp::traits::input_parameter< std::string >::type device(deviceSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_mil_trainer_new(model_config, train_config, data, train_samples, validation_samples, device, n_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_mil_trainer_epoch
+Rcpp::List mg_mil_trainer_epoch(SEXP ptr);
+RcppExport SEXP _multigrade_mg_mil_trainer_epoch(SEXP ptrSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_mil_trainer_epoch(ptr));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_mil_trainer_weights
+Rcpp::List mg_mil_trainer_weights(SEXP ptr, bool restore_best);
+RcppExport SEXP _multigrade_mg_mil_trainer_weights(SEXP ptrSEXP, SEXP restore_bestSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< bool >::type restore_best(restore_bestSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_mil_trainer_weights(ptr, restore_best));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_mil_trainer_close
+void mg_mil_trainer_close(SEXP ptr);
+RcppExport SEXP _multigrade_mg_mil_trainer_close(SEXP ptrSEXP) {
+BEGIN_RCPP
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    mg_mil_trainer_close(ptr);
+    return R_NilValue;
+END_RCPP
+}
+// mg_mil_predict
+Rcpp::List mg_mil_predict(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device, int n_threads);
+RcppExport SEXP _multigrade_mg_mil_predict(SEXP model_configSEXP, SEXP weightsSEXP, SEXP dataSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type weights(weightsSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type data(dataSEXP);
+    Rcpp::traits::input_parameter< std::string >::type device(deviceSEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_mil_predict(model_config, weights, data, device, n_threads));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_mil_parameter_layout
+Rcpp::List mg_mil_parameter_layout(Rcpp::List model_config);
+RcppExport SEXP _multigrade_mg_mil_parameter_layout(SEXP model_configSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_mil_parameter_layout(model_config));
+    return rcpp_result_gen;
+END_RCPP
+}
 
 static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_formula_nb", (DL_FUNC) &_multigrade_mg_formula_nb, 3},
@@ -243,6 +313,12 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_runtime_info", (DL_FUNC) &_multigrade_mg_runtime_info, 0},
     {"_multigrade_mg_resolve_device", (DL_FUNC) &_multigrade_mg_resolve_device, 1},
     {"_multigrade_mg_knn", (DL_FUNC) &_multigrade_mg_knn, 4},
+    {"_multigrade_mg_mil_trainer_new", (DL_FUNC) &_multigrade_mg_mil_trainer_new, 7},
+    {"_multigrade_mg_mil_trainer_epoch", (DL_FUNC) &_multigrade_mg_mil_trainer_epoch, 1},
+    {"_multigrade_mg_mil_trainer_weights", (DL_FUNC) &_multigrade_mg_mil_trainer_weights, 2},
+    {"_multigrade_mg_mil_trainer_close", (DL_FUNC) &_multigrade_mg_mil_trainer_close, 1},
+    {"_multigrade_mg_mil_predict", (DL_FUNC) &_multigrade_mg_mil_predict, 5},
+    {"_multigrade_mg_mil_parameter_layout", (DL_FUNC) &_multigrade_mg_mil_parameter_layout, 1},
     {NULL, NULL, 0}
 };
 

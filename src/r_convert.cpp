@@ -135,6 +135,17 @@ Rcpp::List weights_list(const std::vector<NamedArray>& arrays) {
   return out;
 }
 
+Rcpp::List layout_list(const std::vector<NamedArray>& layout) {
+  Rcpp::List out(layout.size());
+  Rcpp::CharacterVector names(layout.size());
+  for (size_t k = 0; k < layout.size(); ++k) {
+    out[k] = Rcpp::IntegerVector(layout[k].shape.rbegin(), layout[k].shape.rend());
+    names[k] = layout[k].name;
+  }
+  out.names() = names;
+  return out;
+}
+
 Rcpp::List epoch_list(const EpochStats& s) {
   return Rcpp::List::create(
       Rcpp::_["epoch"] = s.epoch, Rcpp::_["kl_weight"] = s.kl_weight, Rcpp::_["train_loss"] = s.train_loss,

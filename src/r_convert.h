@@ -14,6 +14,8 @@ TrainConfig train_config(const Rcpp::List& x);
 DataInput data_input(const Rcpp::List& x);
 std::vector<NamedArray> named_arrays(const Rcpp::List& weights);
 Rcpp::List weights_list(const std::vector<NamedArray>& arrays);
+// Names and R-ordered shapes of a parameter layout (no values).
+Rcpp::List layout_list(const std::vector<NamedArray>& layout);
 Rcpp::List epoch_list(const EpochStats& stats);
 
 }  // namespace r

@@ -159,15 +159,7 @@ Rcpp::NumericMatrix mg_decode_latent(Rcpp::List model_config, Rcpp::List weights
 // Parameter shapes of a configuration, in R's (reversed) dimension order.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List mg_parameter_layout(Rcpp::List model_config) {
-  const auto layout = multigrade::parameter_layout(multigrade::r::model_config(model_config));
-  Rcpp::List out(layout.size());
-  Rcpp::CharacterVector names(layout.size());
-  for (size_t k = 0; k < layout.size(); ++k) {
-    out[k] = Rcpp::IntegerVector(layout[k].shape.rbegin(), layout[k].shape.rend());
-    names[k] = layout[k].name;
-  }
-  out.names() = names;
-  return out;
+  return multigrade::r::layout_list(multigrade::parameter_layout(multigrade::r::model_config(model_config)));
 }
 
 // [[Rcpp::export(rng = false)]]
