@@ -25,8 +25,8 @@ mg_formula_kl <- function(mu, logvar) {
     .Call(`_multigrade_mg_formula_kl`, mu, logvar)
 }
 
-mg_trainer_new <- function(model_config, train_config, data, device, n_threads, reference = NULL) {
-    .Call(`_multigrade_mg_trainer_new`, model_config, train_config, data, device, n_threads, reference)
+mg_trainer_new <- function(model_config, train_config, data, device, n_threads, reference = NULL, mil = NULL) {
+    .Call(`_multigrade_mg_trainer_new`, model_config, train_config, data, device, n_threads, reference, mil)
 }
 
 mg_trainer_epoch <- function(ptr) {

@@ -81,28 +81,42 @@ RunMultiMIL.matrix <- function(object, sample, label, task = c("classification",
     target <- mil_target(labels, task, levels)
     split <- split_samples(nlevels(sample), train_size, seed)
     config <- mil_core_config(ncol(embedding), task, target, scoring, options)
-    train_config <- list(max_epochs = as.integer(max_epochs), lr = lr, weight_decay = options$weight_decay,
-        bag_size = options$bag_size, bags_per_step = options$bags_per_step,
-        class_weights = mil_class_weights(class_weights, target, split$train),
-        early_stopping = options$early_stopping, patience = options$patience, seed = seed)
+    train_config <- mil_train_config(max_epochs, lr, options, mil_class_weights(class_weights, target, split$train),
+        seed)
     mg_inform(c("i" = "MultiMIL ({task}, {scoring}) on {length(cells)} cells in {nlevels(sample)} samples ({length(split$train)} for training), device {.val {device}}."),
         verbose)
     data <- list(embedding = unname(embedding), sample = as.integer(sample) - 1L, n_samples = nlevels(sample),
         target = target$values)
     fit <- fit_mil(config, train_config, data, split, device, options$n_threads, verbose)
-    model <- structure(list(config = config, train_config = train_config, weights = fit$weights,
+    model <- new_multimil_model(config, train_config, fit$weights, task, target, colnames(embedding),
+        fit$history, device, seed, options)
+    with_training_predictions(model, embedding, sample, labels, split)
+}
+
+new_multimil_model <- function(config, train_config, weights, task, target, dims, history, device, seed, options) {
+    structure(list(config = config, train_config = train_config, weights = weights,
         task = task, classes = target$classes, target_center = target$center, target_scale = target$scale,
-        dims = colnames(embedding), n_dims = ncol(embedding), history = fit$history, device = device,
+        dims = dims, n_dims = config$input_dim, history = history, device = device,
         seed = seed, options = unclass(options),
         versions = list(multigrade = as.character(utils::packageVersion("multigrade")),
             libtorch = mg_runtime_info()$torch_version)), class = "multimil_model")
-    predictions <- mil_predictions(model, embedding, sample, options$n_threads)
+}
+
+# The trained model's attention and per-sample predictions on its own samples.
+with_training_predictions <- function(model, embedding, sample, labels, split) {
+    predictions <- mil_predictions(model, embedding, sample, model$options$n_threads)
     model$attention <- predictions$attention
     model$relative_attention <- predictions$relative_attention
     set <- ifelse(seq_len(nlevels(sample)) %in% split$train, "train", "validation")
     model$samples <- cbind(predictions$samples[, c("sample", "n_cells")], label = unname(labels), set = set,
         predictions$samples[, setdiff(names(predictions$samples), c("sample", "n_cells")), drop = FALSE])
     model
+}
+
+mil_train_config <- function(max_epochs, lr, options, class_weights, seed) {
+    list(max_epochs = as.integer(max_epochs), lr = lr, weight_decay = options$weight_decay,
+        bag_size = options$bag_size, bags_per_step = options$bags_per_step, class_weights = class_weights,
+        early_stopping = options$early_stopping, patience = options$patience, seed = seed)
 }
 
 #' @rdname RunMultiMIL

@@ -92,10 +92,12 @@ RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on
 # is one call into C++ that runs every step of that epoch.
 # With `reference` (weights of a trained model), only the rows that new covariate levels
 # added learn (query mapping).
-fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL) {
+# With `mil` (end-to-end MultiMIL, see mil-end-to-end.R), a MIL head trains with the VAE.
+fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL,
+                      mil = NULL) {
     mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}, device {.val {device}}, {n_threads} thread{?s}."),
         verbose)
-    session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference)
+    session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference, mil)
     on.exit(mg_trainer_close(session), add = TRUE)
     progress <- training_progress(train_config$max_epochs, verbose)
     started <- proc.time()[["elapsed"]]
@@ -105,7 +107,7 @@ fit_model <- function(data, model_config, train_config, device, n_threads, verbo
     seconds <- proc.time()[["elapsed"]] - started
     report_training(history, seconds, verbose)
     list(weights = result$weights, validation_cells = result$validation_cells,
-        n_trainable = result$n_trainable, history = history, seconds = seconds,
+        n_trainable = result$n_trainable, mil_weights = result$mil_weights, history = history, seconds = seconds,
         interrupted = run$interrupted)
 }
 
@@ -139,7 +141,7 @@ run_epochs <- function(next_epoch, max_epochs, progress) {
 }
 
 vae_history_columns <- c("epoch", "kl_weight", "train_loss", "train_reconstruction", "train_kl",
-    "train_integration", "validation_loss", "validation_reconstruction", "improved",
+    "train_integration", "train_mil", "validation_loss", "validation_reconstruction", "improved",
     "non_finite", "cells_seen", "seconds")
 
 history_frame <- function(epochs, columns = vae_history_columns) {

@@ -86,8 +86,8 @@ BEGIN_RCPP
 END_RCPP
 }
 // mg_trainer_new
-SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List data, std::string device, int n_threads, Rcpp::Nullable<Rcpp::List> reference);
-RcppExport SEXP _multigrade_mg_trainer_new(SEXP model_configSEXP, SEXP train_configSEXP, SEXP dataSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP, SEXP referenceSEXP) {
+SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List data, std::string device, int n_threads, Rcpp::Nullable<Rcpp::List> reference, Rcpp::Nullable<Rcpp::List> mil);
+RcppExport SEXP _multigrade_mg_trainer_new(SEXP model_configSEXP, SEXP train_configSEXP, SEXP dataSEXP, SEXP deviceSEXP, SEXP n_threadsSEXP, SEXP referenceSEXP, SEXP milSEXP) {
 BEGIN_RCPP
     Rcpp::RObject rcpp_result_gen;
     Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
@@ -96,7 +96,8 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< std::string >::type device(deviceSEXP);
     Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
     Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::List> >::type reference(referenceSEXP);
-    rcpp_result_gen = Rcpp::wrap(mg_trainer_new(model_config, train_config, data, device, n_threads, reference));
+    Rcpp::traits::input_parameter< Rcpp::Nullable<Rcpp::List> >::type mil(milSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_trainer_new(model_config, train_config, data, device, n_threads, reference, mil));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -302,7 +303,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_formula_poe", (DL_FUNC) &_multigrade_mg_formula_poe, 4},
     {"_multigrade_mg_formula_mmd", (DL_FUNC) &_multigrade_mg_formula_mmd, 3},
     {"_multigrade_mg_formula_kl", (DL_FUNC) &_multigrade_mg_formula_kl, 2},
-    {"_multigrade_mg_trainer_new", (DL_FUNC) &_multigrade_mg_trainer_new, 6},
+    {"_multigrade_mg_trainer_new", (DL_FUNC) &_multigrade_mg_trainer_new, 7},
     {"_multigrade_mg_trainer_epoch", (DL_FUNC) &_multigrade_mg_trainer_epoch, 1},
     {"_multigrade_mg_trainer_result", (DL_FUNC) &_multigrade_mg_trainer_result, 2},
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},

@@ -135,6 +135,62 @@ Rcpp::List weights_list(const std::vector<NamedArray>& arrays) {
   return out;
 }
 
+MilConfig mil_config(const Rcpp::List& x) {
+  MilConfig c;
+  c.input_dim = Rcpp::as<int64_t>(x["input_dim"]);
+  c.task = parse_mil_task(Rcpp::as<std::string>(x["task"]));
+  c.n_classes = Rcpp::as<int64_t>(x["n_classes"]);
+  c.scoring = parse_mil_scoring(Rcpp::as<std::string>(x["scoring"]));
+  c.attention_dim = Rcpp::as<int64_t>(x["attention_dim"]);
+  c.n_layers_cell = Rcpp::as<int>(x["n_layers_cell"]);
+  c.n_layers_head = Rcpp::as<int>(x["n_layers_head"]);
+  c.n_hidden_head = Rcpp::as<int64_t>(x["n_hidden_head"]);
+  c.dropout = Rcpp::as<double>(x["dropout"]);
+  return c;
+}
+
+MilTrainConfig mil_train_config(const Rcpp::List& x) {
+  MilTrainConfig c;
+  c.max_epochs = Rcpp::as<int>(x["max_epochs"]);
+  c.lr = Rcpp::as<double>(x["lr"]);
+  c.weight_decay = Rcpp::as<double>(x["weight_decay"]);
+  c.bag_size = Rcpp::as<int64_t>(x["bag_size"]);
+  c.bags_per_step = Rcpp::as<int64_t>(x["bags_per_step"]);
+  c.class_weights = Rcpp::as<std::vector<double>>(x["class_weights"]);
+  c.early_stopping = Rcpp::as<bool>(x["early_stopping"]);
+  c.patience = Rcpp::as<int>(x["patience"]);
+  c.seed = static_cast<uint64_t>(Rcpp::as<double>(x["seed"]));
+  return c;
+}
+
+// Points into the R objects of `x`, which must outlive the returned view.
+MilData mil_data(const Rcpp::List& x) {
+  const Rcpp::NumericMatrix embedding = x["embedding"];
+  const Rcpp::IntegerVector sample = x["sample"];
+  MilData d;
+  d.n_cells = embedding.nrow();
+  d.input_dim = embedding.ncol();
+  d.embedding = embedding.begin();
+  d.sample = sample.begin();
+  d.n_samples = Rcpp::as<int64_t>(x["n_samples"]);
+  if (!Rf_isNull(x["target"])) d.target = REAL(x["target"]);
+  return d;
+}
+
+MilSetup mil_setup(const Rcpp::List& x) {
+  MilSetup m;
+  m.model = mil_config(x["config"]);
+  m.train = mil_train_config(x["train_config"]);
+  const Rcpp::IntegerVector sample = x["sample"];
+  m.sample = sample.begin();
+  m.n_samples = Rcpp::as<int64_t>(x["n_samples"]);
+  m.target = REAL(x["target"]);
+  m.train_samples = Rcpp::as<std::vector<int>>(x["train_samples"]);
+  m.validation_samples = Rcpp::as<std::vector<int>>(x["validation_samples"]);
+  m.coef = Rcpp::as<double>(x["coef"]);
+  return m;
+}
+
 Rcpp::List layout_list(const std::vector<NamedArray>& layout) {
   Rcpp::List out(layout.size());
   Rcpp::CharacterVector names(layout.size());
@@ -150,7 +206,7 @@ Rcpp::List epoch_list(const EpochStats& s) {
   return Rcpp::List::create(
       Rcpp::_["epoch"] = s.epoch, Rcpp::_["kl_weight"] = s.kl_weight, Rcpp::_["train_loss"] = s.train_loss,
       Rcpp::_["train_reconstruction"] = s.train_reconstruction, Rcpp::_["train_kl"] = s.train_kl,
-      Rcpp::_["train_integration"] = s.train_integration,
+      Rcpp::_["train_integration"] = s.train_integration, Rcpp::_["train_mil"] = s.train_mil,
       Rcpp::_["validation_loss"] = s.has_validation ? s.validation_loss : NA_REAL,
       Rcpp::_["validation_reconstruction"] = s.has_validation ? s.validation_reconstruction : NA_REAL,
       Rcpp::_["improved"] = s.improved, Rcpp::_["non_finite"] = s.non_finite,

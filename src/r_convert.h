@@ -5,6 +5,7 @@
 #include <Rcpp.h>
 
 #include "core/api.h"
+#include "core/mil_api.h"
 
 namespace multigrade {
 namespace r {
@@ -17,6 +18,11 @@ Rcpp::List weights_list(const std::vector<NamedArray>& arrays);
 // Names and R-ordered shapes of a parameter layout (no values).
 Rcpp::List layout_list(const std::vector<NamedArray>& layout);
 Rcpp::List epoch_list(const EpochStats& stats);
+MilConfig mil_config(const Rcpp::List& x);
+MilTrainConfig mil_train_config(const Rcpp::List& x);
+// Views into R memory, like data_input().
+MilData mil_data(const Rcpp::List& x);
+MilSetup mil_setup(const Rcpp::List& x);
 
 }  // namespace r
 }  // namespace multigrade

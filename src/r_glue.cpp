@@ -47,16 +47,20 @@ std::vector<const T*> vector_pointers(const Rcpp::List& list, std::vector<RVecto
 
 // [[Rcpp::export(rng = false)]]
 SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List data, std::string device,
-                    int n_threads, Rcpp::Nullable<Rcpp::List> reference = R_NilValue) {
+                    int n_threads, Rcpp::Nullable<Rcpp::List> reference = R_NilValue,
+                    Rcpp::Nullable<Rcpp::List> mil = R_NilValue) {
   multigrade::ThreadScope threads(n_threads);
   auto s = std::make_unique<TrainingSession>();
   s->n_threads = n_threads;
   std::vector<multigrade::NamedArray> reference_weights;
   if (reference.isNotNull()) reference_weights = multigrade::r::named_arrays(Rcpp::List(reference));
+  // The MIL setup points into R vectors that the trainer copies in its constructor.
+  std::unique_ptr<multigrade::MilSetup> mil_setup;
+  if (mil.isNotNull()) mil_setup = std::make_unique<multigrade::MilSetup>(multigrade::r::mil_setup(Rcpp::List(mil)));
   s->trainer = std::make_unique<Trainer>(multigrade::r::model_config(model_config),
                                          multigrade::r::train_config(train_config),
                                          multigrade::r::data_input(data), device,
-                                         reference.isNotNull() ? &reference_weights : nullptr);
+                                         reference.isNotNull() ? &reference_weights : nullptr, mil_setup.get());
   return Rcpp::XPtr<TrainingSession>(s.release(), true);
 }
 
@@ -78,7 +82,8 @@ Rcpp::List mg_trainer_result(SEXP ptr, bool restore_best) {
   Rcpp::IntegerVector val(validation.begin(), validation.end());
   return Rcpp::List::create(Rcpp::_["weights"] = multigrade::r::weights_list(s.trainer->weights()),
                             Rcpp::_["validation_cells"] = val + 1,
-                            Rcpp::_["n_trainable"] = static_cast<double>(s.trainer->n_trainable()));
+                            Rcpp::_["n_trainable"] = static_cast<double>(s.trainer->n_trainable()),
+                            Rcpp::_["mil_weights"] = multigrade::r::weights_list(s.trainer->mil_weights()));
 }
 
 // [[Rcpp::export(rng = false)]]

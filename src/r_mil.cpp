@@ -6,51 +6,11 @@
 
 namespace {
 
-using multigrade::MilConfig;
 using multigrade::MilData;
 using multigrade::MilTrainer;
-
-MilConfig mil_config(const Rcpp::List& x) {
-  MilConfig c;
-  c.input_dim = Rcpp::as<int64_t>(x["input_dim"]);
-  c.task = multigrade::parse_mil_task(Rcpp::as<std::string>(x["task"]));
-  c.n_classes = Rcpp::as<int64_t>(x["n_classes"]);
-  c.scoring = multigrade::parse_mil_scoring(Rcpp::as<std::string>(x["scoring"]));
-  c.attention_dim = Rcpp::as<int64_t>(x["attention_dim"]);
-  c.n_layers_cell = Rcpp::as<int>(x["n_layers_cell"]);
-  c.n_layers_head = Rcpp::as<int>(x["n_layers_head"]);
-  c.n_hidden_head = Rcpp::as<int64_t>(x["n_hidden_head"]);
-  c.dropout = Rcpp::as<double>(x["dropout"]);
-  return c;
-}
-
-multigrade::MilTrainConfig mil_train_config(const Rcpp::List& x) {
-  multigrade::MilTrainConfig c;
-  c.max_epochs = Rcpp::as<int>(x["max_epochs"]);
-  c.lr = Rcpp::as<double>(x["lr"]);
-  c.weight_decay = Rcpp::as<double>(x["weight_decay"]);
-  c.bag_size = Rcpp::as<int64_t>(x["bag_size"]);
-  c.bags_per_step = Rcpp::as<int64_t>(x["bags_per_step"]);
-  c.class_weights = Rcpp::as<std::vector<double>>(x["class_weights"]);
-  c.early_stopping = Rcpp::as<bool>(x["early_stopping"]);
-  c.patience = Rcpp::as<int>(x["patience"]);
-  c.seed = static_cast<uint64_t>(Rcpp::as<double>(x["seed"]));
-  return c;
-}
-
-// Points into the R objects of `x`, which must outlive the returned view.
-MilData mil_data(const Rcpp::List& x) {
-  const Rcpp::NumericMatrix embedding = x["embedding"];
-  const Rcpp::IntegerVector sample = x["sample"];
-  MilData d;
-  d.n_cells = embedding.nrow();
-  d.input_dim = embedding.ncol();
-  d.embedding = embedding.begin();
-  d.sample = sample.begin();
-  d.n_samples = Rcpp::as<int64_t>(x["n_samples"]);
-  if (!Rf_isNull(x["target"])) d.target = REAL(x["target"]);
-  return d;
-}
+using multigrade::r::mil_config;
+using multigrade::r::mil_data;
+using multigrade::r::mil_train_config;
 
 struct MilSession {
   std::unique_ptr<MilTrainer> trainer;

@@ -99,6 +99,7 @@ struct EpochStats {
   int epoch = 0;
   double kl_weight = 0;
   double train_loss = 0, train_reconstruction = 0, train_kl = 0, train_integration = 0;
+  double train_mil = 0;  // end-to-end MultiMIL: mean MIL loss per step
   double validation_loss = 0, validation_reconstruction = 0;
   bool has_validation = false;
   bool improved = false;
@@ -138,16 +139,22 @@ class ThreadScope {
   int previous_;
 };
 
+struct MilSetup;  // mil_api.h: end-to-end training of a MIL head on the latent space
+
 // Training state: network, optimiser, data split; lives across epochs so that
 // the caller can report progress and stop between epochs.
 // With `reference` (query mapping, scArches-style), the network starts from those weights,
 // which belong to a configuration with fewer covariate levels / integrate_on groups: only
 // the new embedding rows and new groups' dispersions learn; every reference weight stays
 // bit-identical.
+// With `mil` (end-to-end MultiMIL), minibatches are bags of cells of the training samples
+// and the MIL loss on the sampled joint latent is added to the VAE loss, so both learn
+// together; cells of the validation samples validate the VAE.
 class Trainer {
  public:
   Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
-          const std::string& device, const std::vector<NamedArray>* reference = nullptr);
+          const std::string& device, const std::vector<NamedArray>* reference = nullptr,
+          const MilSetup* mil = nullptr);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -157,6 +164,7 @@ class Trainer {
   bool finished() const;           // early stopping triggered or max_epochs reached
   void restore_best();             // best validation weights (or the last finite ones)
   std::vector<NamedArray> weights() const;
+  std::vector<NamedArray> mil_weights() const;  // empty without a MIL head
   std::vector<int> validation_cells() const;  // 0-based
   int64_t n_trainable() const;                // parameters the optimiser updates
 

@@ -61,6 +61,18 @@ struct MilData {
   const double* target = nullptr;     // n_samples (nullptr at prediction)
 };
 
+// End-to-end training (the Trainer's optional MIL head): the MIL network reads the VAE's
+// latent space (input_dim = latent_dim); `coef` weighs its loss against the VAE's.
+struct MilSetup {
+  MilConfig model;
+  MilTrainConfig train;  // bag_size, bags_per_step, class_weights; lr etc. as the VAE's
+  const int* sample = nullptr;     // n_cells 0-based sample codes
+  int64_t n_samples = 0;
+  const double* target = nullptr;  // n_samples
+  std::vector<int> train_samples, validation_samples;
+  double coef = 1.0;
+};
+
 struct MilEpochStats {
   int epoch = 0;
   double train_loss = 0;

@@ -9,7 +9,7 @@
 #include <stdexcept>
 
 #include "mil_api.h"
-#include "mil_bags.h"
+#include "mil_batch.h"
 #include "mil_network.h"
 #include "optimizer.h"
 
@@ -24,13 +24,6 @@ const MilConfig& seeded(const MilConfig& config, uint64_t seed) {
   return config;
 }
 
-// A copy of host values on the device (never aliasing the vector, which is temporary).
-template <typename T>
-at::Tensor device_copy(const std::vector<T>& values, at::ScalarType type, const at::Device& device) {
-  return at::from_blob(const_cast<T*>(values.data()), {static_cast<int64_t>(values.size())}, type)
-      .clone()
-      .to(device);
-}
 }  // namespace
 
 MilTask parse_mil_task(const std::string& name) {
@@ -58,7 +51,7 @@ struct MilTrainer::Impl {
   std::unique_ptr<FlatAdamW> optimizer;
   at::Tensor embedding;  // n_cells x input_dim on the device
   std::vector<std::vector<int64_t>> cells_of_sample;
-  std::vector<double> target;
+  BagTargets targets;
   std::vector<int> train_samples, validation_samples;
   std::mt19937_64 rng;
   at::Tensor best_weights, last_good_weights;
@@ -78,7 +71,9 @@ struct MilTrainer::Impl {
     if (train_samples.empty()) throw std::invalid_argument("MIL training needs at least one training sample");
     embedding = embedding_tensor(data, device);
     cells_of_sample = cells_by_sample(data.sample, data.n_cells, data.n_samples);
-    target.assign(data.target, data.target + data.n_samples);
+    targets.target.assign(data.target, data.target + data.n_samples);
+    targets.class_weights = tc.class_weights;
+    targets.weighted = mc.task != MilTask::regression && !tc.class_weights.empty();
     AdamWSettings s;
     s.lr = tc.lr;
     s.weight_decay = tc.weight_decay;
@@ -89,38 +84,8 @@ struct MilTrainer::Impl {
     done = tc.max_epochs <= 0;
   }
 
-  double class_weight(double code) const {
-    if (config.class_weights.empty() || net.config().task == MilTask::regression) return 1.0;
-    return config.class_weights.at(static_cast<size_t>(code));
-  }
-
-  // Cells, bag index per cell, targets and weights of a set of bags, on the device.
-  struct Step {
-    at::Tensor x, bag, target, weight;
-    int64_t n_bags = 0, n_cells = 0;
-  };
-
-  Step assemble(const std::vector<const std::vector<int64_t>*>& cells, const std::vector<int>& samples) const {
-    std::vector<int64_t> index, bag;
-    std::vector<float> y, w;
-    for (size_t b = 0; b < cells.size(); ++b) {
-      index.insert(index.end(), cells[b]->begin(), cells[b]->end());
-      bag.insert(bag.end(), cells[b]->size(), static_cast<int64_t>(b));
-      y.push_back(static_cast<float>(target[static_cast<size_t>(samples[b])]));
-      w.push_back(static_cast<float>(class_weight(target[static_cast<size_t>(samples[b])])));
-    }
-    Step s;
-    s.n_bags = static_cast<int64_t>(cells.size());
-    s.n_cells = static_cast<int64_t>(index.size());
-    s.x = embedding.index_select(0, device_copy(index, at::kLong, device));
-    s.bag = device_copy(bag, at::kLong, device);
-    s.target = device_copy(y, at::kFloat, device);
-    s.weight = device_copy(w, at::kFloat, device);
-    return s;
-  }
-
-  at::Tensor weighted_loss(const Step& s, const MilForward& f) const {
-    return (net.loss(f.output, s.target) * s.weight).sum() / s.weight.sum();
+  MilForward forward(const BagBatch& b, bool train) const {
+    return net.forward(embedding.index_select(0, b.cells), b.bag, b.n_bags, train);
   }
 
   MilEpochStats run_epoch() {
@@ -132,18 +97,12 @@ struct MilTrainer::Impl {
     const std::vector<Bag> bags = training_bags(cells_of_sample, train_samples, config.bag_size, rng);
     for (size_t first = 0; first < bags.size(); first += static_cast<size_t>(config.bags_per_step)) {
       const size_t last = std::min(bags.size(), first + static_cast<size_t>(config.bags_per_step));
-      std::vector<const std::vector<int64_t>*> cells;
-      std::vector<int> samples;
-      for (size_t b = first; b < last; ++b) {
-        cells.push_back(&bags[b].cells);
-        samples.push_back(bags[b].sample);
-      }
-      const Step s = assemble(cells, samples);
-      const at::Tensor loss = weighted_loss(s, net.forward(s.x, s.bag, s.n_bags, /*train=*/true));
+      const BagBatch b = bag_batch(bags, first, last, targets, device);
+      const at::Tensor loss = weighted_bag_loss(net, forward(b, /*train=*/true).output, b);
       loss.backward();
       optimizer->step();
       loss_sum = loss_sum + loss.detach();
-      stats.cells_seen += s.n_cells;
+      stats.cells_seen += static_cast<int64_t>(b.cell_index.size());
       ++n_steps;
     }
     stats.train_loss = loss_sum.item<double>() / static_cast<double>(std::max<int64_t>(n_steps, 1));
@@ -156,21 +115,15 @@ struct MilTrainer::Impl {
   // Whole held-out samples, one bag each, in eval mode.
   void validate(MilEpochStats& stats) const {
     at::NoGradGuard no_grad;
-    std::vector<const std::vector<int64_t>*> cells;
-    std::vector<int> samples;
-    for (int s : validation_samples) {
-      if (cells_of_sample[static_cast<size_t>(s)].empty()) continue;
-      cells.push_back(&cells_of_sample[static_cast<size_t>(s)]);
-      samples.push_back(s);
-    }
-    if (cells.empty()) return;
-    const Step s = assemble(cells, samples);
-    const MilForward f = net.forward(s.x, s.bag, s.n_bags, /*train=*/false);
+    const std::vector<Bag> bags = whole_sample_bags(cells_of_sample, validation_samples);
+    if (bags.empty()) return;
+    const BagBatch b = bag_batch(bags, 0, bags.size(), targets, device);
+    const MilForward f = forward(b, /*train=*/false);
     stats.has_validation = true;
-    stats.validation_loss = weighted_loss(s, f).item<double>();
+    stats.validation_loss = weighted_bag_loss(net, f.output, b).item<double>();
     if (net.config().task != MilTask::regression) {
       const at::Tensor predicted = net.predict(f.output).argmax(1).to(at::kFloat);
-      stats.validation_accuracy = predicted.eq(s.target).to(at::kDouble).mean().item<double>();
+      stats.validation_accuracy = predicted.eq(b.target).to(at::kDouble).mean().item<double>();
     }
   }
 

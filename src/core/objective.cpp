@@ -63,6 +63,7 @@ LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const Tr
   const at::Tensor z = sample(joint);
 
   LossTerms terms;
+  terms.z = z;
   terms.reconstruction = at::zeros({batch.size}, batch.present.options());
   for (size_t m = 0; m < config.modalities.size(); ++m) {
     const DecoderOutput out = net.decode(m, z, cov, train);

@@ -14,6 +14,7 @@ struct LossTerms {
   at::Tensor reconstruction;  // B, masked sum over modalities (coefficients applied)
   at::Tensor kl;              // B, unweighted
   at::Tensor integration;     // scalar
+  at::Tensor z;               // B x latent, the sampled joint latent (end-to-end MIL reads it)
 };
 
 LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const TrainConfig& train_config,

@@ -6,10 +6,12 @@
 #include <cmath>
 #include <limits>
 #include <random>
+#include <stdexcept>
 
 #include "api.h"
 #include "dataset.h"
 #include "host_memory.h"
+#include "joint_mil.h"
 #include "network.h"
 #include "objective.h"
 #include "optimizer.h"
@@ -31,7 +33,9 @@ struct Trainer::Impl {
   CellSplit split;
   std::unique_ptr<MultigradeNet> net;
   std::unique_ptr<FlatAdamW> optimizer;
+  std::unique_ptr<JointMil> mil;  // end-to-end MultiMIL head, or none
   at::Tensor best_weights, last_good_weights;
+  at::Tensor best_mil_weights, last_good_mil_weights;
   int epoch = 0;
   int n_warmup = 1;
   int epochs_without_improvement = 0;
@@ -42,17 +46,24 @@ struct Trainer::Impl {
   int64_t n_trainable = 0;
 
   Impl(const ModelConfig& mc, const TrainConfig& tc, const DataInput& input, const std::string& dev,
-       const std::vector<NamedArray>* reference)
+       const std::vector<NamedArray>* reference, const MilSetup* mil_setup)
       : model_config(mc), config(tc), device(resolve_device(dev)), data(mc, input), rng(tc.seed) {
     at::manual_seed(tc.seed);  // parameter init, dropout and reparameterisation draws
     keep_freed_host_memory();
-    split = split_cells(data.n_cells(), config.train_size, rng);
     net = std::make_unique<MultigradeNet>(model_config, device);
     AdamWSettings s;
     s.lr = config.lr;
     s.weight_decay = config.weight_decay;
     s.eps = config.adam_eps;
     optimizer = std::make_unique<FlatAdamW>(net->params().flat(), net->params().flat_grad(), s);
+    if (mil_setup != nullptr) {
+      if (mil_setup->model.input_dim != model_config.latent_dim)
+        throw std::invalid_argument("the MIL head's input width must be the latent dimension");
+      mil = std::make_unique<JointMil>(*mil_setup, data.n_cells(), device, s);
+      best_mil_weights = mil->flat().detach().clone();
+      last_good_mil_weights = best_mil_weights.clone();
+    }
+    split = mil ? mil->cell_split() : split_cells(data.n_cells(), config.train_size, rng);
     n_trainable = net->params().numel();
     if (reference != nullptr) {
       const auto grown = net->params().graft(*reference);
@@ -80,22 +91,40 @@ struct Trainer::Impl {
     stats.epoch = epoch + 1;
     stats.kl_weight = kl_weight();
     const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
-    at::Tensor sums = at::zeros({6}, options);  // loss, recon, kl, integ, val loss, val recon
+    // loss, recon, kl, integ, val loss, val recon, mil
+    at::Tensor sums = at::zeros({7}, options);
     int64_t n_batches = 0;
 
-    for (const auto& cells : training_batches()) {
+    // End-to-end MIL: the minibatches are the bag batches' cells.
+    const std::vector<BagBatch> bags = mil ? mil->epoch_batches(rng) : std::vector<BagBatch>();
+    std::vector<std::vector<int64_t>> batches;
+    if (mil) {
+      for (const auto& b : bags) batches.push_back(b.cell_index);
+    } else {
+      batches = training_batches();
+    }
+
+    for (size_t k = 0; k < batches.size(); ++k) {
       if (should_stop && should_stop()) {
         stats.interrupted = true;
         break;
       }
-      const Batch batch = data.batch(cells, device);
+      const Batch batch = data.batch(batches[k], device);
       const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/true);
-      terms.total.backward();
+      at::Tensor total = terms.total;
+      at::Tensor mil_loss = at::zeros({}, options);
+      if (mil) {
+        mil_loss = mil->loss(terms.z, bags[k]);
+        total = total + mil->coef() * mil_loss;
+      }
+      total.backward();
       optimizer->step();
+      if (mil) mil->step();
       at::NoGradGuard no_grad;
       sums.narrow(0, 0, 4).add_(at::stack({terms.total.detach() * static_cast<double>(batch.size),
                                            terms.reconstruction.detach().sum(), terms.kl.detach().sum(),
                                            terms.integration.detach()}));
+      sums.narrow(0, 6, 1).add_(mil_loss.detach());
       stats.cells_seen += batch.size;
       ++n_batches;
     }
@@ -119,6 +148,7 @@ struct Trainer::Impl {
     stats.train_reconstruction = v[1] / n_train;
     stats.train_kl = v[2] / n_train;
     stats.train_integration = v[3] / static_cast<double>(std::max<int64_t>(n_batches, 1));
+    stats.train_mil = v[6] / static_cast<double>(std::max<int64_t>(n_batches, 1));
     stats.has_validation = n_val > 0 && !stats.interrupted;
     if (stats.has_validation) {
       stats.validation_loss = v[4] / static_cast<double>(n_val);
@@ -143,12 +173,18 @@ struct Trainer::Impl {
       net->params().flat().copy_(last_good_weights);
       optimizer->reset_state();
       optimizer->set_lr(optimizer->lr() * 0.5);
+      if (mil) {
+        mil->flat().copy_(last_good_mil_weights);
+        mil->reset_optimizer(0.5);
+      }
       if (++rollbacks >= kMaxRollbacks) done = true;
     } else {
       last_good_weights.copy_(net->params().flat());
+      if (mil) last_good_mil_weights.copy_(mil->flat());
       if (!stats.has_validation || monitor < best_monitor) {
         best_monitor = monitor;
         best_weights.copy_(net->params().flat());
+        if (mil) best_mil_weights.copy_(mil->flat());
         epochs_without_improvement = 0;
         stats.improved = true;
       } else if (++epochs_without_improvement >= config.patience && config.early_stopping) {
@@ -161,8 +197,8 @@ struct Trainer::Impl {
 };
 
 Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
-                 const std::string& device, const std::vector<NamedArray>* reference)
-    : impl_(std::make_unique<Impl>(model, train, data, device, reference)) {}
+                 const std::string& device, const std::vector<NamedArray>* reference, const MilSetup* mil)
+    : impl_(std::make_unique<Impl>(model, train, data, device, reference, mil)) {}
 
 Trainer::~Trainer() = default;
 
@@ -175,9 +211,14 @@ bool Trainer::finished() const { return impl_->done; }
 void Trainer::restore_best() {
   at::NoGradGuard no_grad;
   impl_->net->params().flat().copy_(impl_->best_weights);
+  if (impl_->mil) impl_->mil->flat().copy_(impl_->best_mil_weights);
 }
 
 std::vector<NamedArray> Trainer::weights() const { return impl_->net->params().export_arrays(); }
+
+std::vector<NamedArray> Trainer::mil_weights() const {
+  return impl_->mil ? impl_->mil->weights() : std::vector<NamedArray>();
+}
 
 int64_t Trainer::n_trainable() const { return impl_->n_trainable; }
 

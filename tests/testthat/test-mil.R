@@ -203,3 +203,66 @@ test_that("MultiMIL models survive SaveMultigrade/LoadMultigrade and saveRDS", {
     expect_identical(PredictSamples(cohorts$test$embedding, readRDS(rds), sample = cohorts$test$sample)$attention,
         a$attention)
 })
+
+test_that("end-to-end MultiMIL trains the VAE and the MIL head together and predicts a held-out patient", {
+    gbm <- multigrade_example("glioblastoma")
+    held <- gbm$obs$patient_id == "PW040"
+    fit <- RunMultiMIL(list(rna = gbm$counts[, !held]), sample = gbm$obs$sample_id[!held],
+        label = gbm$obs$condition[!held], likelihoods = c(rna = "nb"), max_epochs = 40, seed = 2,
+        verbose = FALSE, options = multigrade_options(n_threads = 2L))
+    expect_s3_class(fit, "multimil_model")
+    expect_s3_class(fit$vae, "multigrade_model")
+    h <- fit$history
+    expect_true(all(c("train_mil", "train_reconstruction") %in% names(h)))
+    expect_lt(mean(utils::tail(h$train_mil, 5)), 0.5 * h$train_mil[1])
+    expect_lt(utils::tail(h$train_reconstruction, 1), h$train_reconstruction[1])
+    expect_equal(rownames(fit$embedding), colnames(gbm$counts)[!held])
+    # New patient: embed with the trained VAE, then predict its two samples.
+    emb <- predict(fit$vae, list(rna = gbm$counts[, held]))
+    out <- PredictSamples(emb, fit, sample = gbm$obs$sample_id[held])
+    truth <- gbm$obs$condition[held][match(out$samples$sample, gbm$obs$sample_id[held])]
+    expect_equal(as.character(out$samples$predicted), truth)
+    # The head is trained on the VAE's latent space, not on a fixed embedding.
+    expect_equal(fit$config$input_dim, fit$vae$config$latent_dim)
+})
+
+test_that("RunMultiMIL and PredictSamples work on Seurat objects and SingleCellExperiments", {
+    skip_if_not_installed("SeuratObject")
+    skip_if_not_installed("SingleCellExperiment")
+    gbm <- multigrade_example("glioblastoma")
+    pcs <- stats::prcomp(t(as.matrix(gbm$logcounts)), rank. = 10)$x
+    colnames(pcs) <- paste0("PC_", 1:10)
+    obj <- suppressWarnings(SeuratObject::CreateSeuratObject(gbm$counts, meta.data = gbm$obs))
+    obj[["pca"]] <- SeuratObject::CreateDimReducObject(pcs, key = "PC_", assay = "RNA")
+    ref <- obj[, obj$patient_id != "PW040"]
+    query <- obj[, obj$patient_id == "PW040"]
+    ref <- RunMultiMIL(ref, sample = "sample_id", label = "condition", reduction = "pca", max_epochs = 30,
+        seed = 1, verbose = FALSE)
+    expect_true(all(c("mil.attention", "mil.attention.relative", "mil.predicted") %in% names(ref[[]])))
+    fit <- ref@misc$multimil
+    expect_equal(unname(ref$mil.attention), unname(fit$attention[colnames(ref)]))
+    expect_equal(nrow(SamplePredictions(ref)), 8)
+    query <- PredictSamples(query, fit)
+    pred <- SamplePredictions(query)
+    expect_equal(sort(pred$sample), c("PW040-711", "PW040-712"))
+    expect_equal(as.character(query$mil.predicted), as.character(pred$predicted[match(query$sample_id, pred$sample)]))
+    sums <- tapply(query$mil.attention, query$sample_id, sum)
+    expect_equal(as.numeric(sums), c(1, 1), tolerance = 1e-5)
+
+    sce <- SingleCellExperiment::SingleCellExperiment(list(counts = gbm$counts), colData = gbm$obs,
+        reducedDims = list(PCA = pcs))
+    sce <- RunMultiMIL(sce, sample = "sample_id", label = "condition", reduction = "PCA", max_epochs = 5,
+        seed = 1, verbose = FALSE)
+    expect_true("mil.attention" %in% names(SummarizedExperiment::colData(sce)))
+    expect_equal(nrow(SamplePredictions(sce)), 10)
+    again <- PredictSamples(sce, reduction = "PCA")
+    expect_equal(again$mil.attention, sce$mil.attention, tolerance = 1e-6)
+    expect_error(RunMultiMIL(obj, sample = "nope", label = "condition", reduction = "pca", verbose = FALSE),
+        "not found")
+    expect_error(RunMultiMIL(obj, reduction = "umap", verbose = FALSE), "Reduction")
+    reps <- SampleRepresentations(pcs, gbm$obs$sample_id, stats::setNames(sce$mil.attention, colnames(sce)),
+        method = "attention")
+    expect_equal(dim(reps), c(10, 10))
+    plain <- SampleRepresentations(pcs, gbm$obs$sample_id, method = "mean")
+    expect_equal(plain[1, ], colMeans(pcs[gbm$obs$sample_id == rownames(plain)[1], ]))
+})

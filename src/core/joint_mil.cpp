@@ -1,0 +1,61 @@
+#include "joint_mil.h"
+
+#include <ATen/ATen.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace multigrade {
+
+JointMil::JointMil(const MilSetup& setup, int64_t n_cells, const at::Device& device, const AdamWSettings& settings)
+    : net_(setup.model, device),
+      device_(device),
+      cells_of_sample_(cells_by_sample(setup.sample, n_cells, setup.n_samples)),
+      train_samples_(setup.train_samples),
+      validation_samples_(setup.validation_samples),
+      bag_size_(setup.train.bag_size),
+      bags_per_step_(setup.train.bags_per_step),
+      coef_(setup.coef) {
+  if (setup.target == nullptr || train_samples_.empty())
+    throw std::invalid_argument("end-to-end MIL needs a target per sample and training samples");
+  targets_.target.assign(setup.target, setup.target + setup.n_samples);
+  targets_.class_weights = setup.train.class_weights;
+  targets_.weighted = setup.model.task != MilTask::regression && !setup.train.class_weights.empty();
+  optimizer_ = std::make_unique<FlatAdamW>(net_.params().flat(), net_.params().flat_grad(), settings);
+}
+
+CellSplit JointMil::cell_split() const {
+  CellSplit split;
+  for (int s : train_samples_) {
+    const auto& c = cells_of_sample_.at(static_cast<size_t>(s));
+    split.train.insert(split.train.end(), c.begin(), c.end());
+  }
+  for (int s : validation_samples_) {
+    const auto& c = cells_of_sample_.at(static_cast<size_t>(s));
+    split.validation.insert(split.validation.end(), c.begin(), c.end());
+  }
+  std::sort(split.train.begin(), split.train.end());
+  std::sort(split.validation.begin(), split.validation.end());
+  return split;
+}
+
+std::vector<BagBatch> JointMil::epoch_batches(std::mt19937_64& rng) const {
+  const std::vector<Bag> bags = training_bags(cells_of_sample_, train_samples_, bag_size_, rng);
+  std::vector<BagBatch> out;
+  for (size_t first = 0; first < bags.size(); first += static_cast<size_t>(bags_per_step_))
+    out.push_back(bag_batch(bags, first, std::min(bags.size(), first + static_cast<size_t>(bags_per_step_)),
+                            targets_, device_));
+  return out;
+}
+
+at::Tensor JointMil::loss(const at::Tensor& z, const BagBatch& batch) const {
+  // z's rows are the batch's cells in order, so the bag index applies directly.
+  return weighted_bag_loss(net_, net_.forward(z, batch.bag, batch.n_bags, /*train=*/true).output, batch);
+}
+
+void JointMil::reset_optimizer(double lr_factor) {
+  optimizer_->reset_state();
+  optimizer_->set_lr(optimizer_->lr() * lr_factor);
+}
+
+}  // namespace multigrade

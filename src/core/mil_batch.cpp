@@ -1,0 +1,49 @@
+#include "mil_batch.h"
+
+#include <ATen/ATen.h>
+
+namespace multigrade {
+
+namespace {
+// A copy of host values on the device (never aliasing the vector, which is temporary).
+template <typename T>
+at::Tensor device_copy(const std::vector<T>& values, at::ScalarType type, const at::Device& device) {
+  return at::from_blob(const_cast<T*>(values.data()), {static_cast<int64_t>(values.size())}, type)
+      .clone()
+      .to(device);
+}
+}  // namespace
+
+BagBatch bag_batch(const std::vector<Bag>& bags, size_t first, size_t last, const BagTargets& targets,
+                   const at::Device& device) {
+  BagBatch out;
+  std::vector<int64_t> bag;
+  std::vector<float> y, w;
+  for (size_t b = first; b < last; ++b) {
+    out.cell_index.insert(out.cell_index.end(), bags[b].cells.begin(), bags[b].cells.end());
+    bag.insert(bag.end(), bags[b].cells.size(), static_cast<int64_t>(b - first));
+    const double t = targets.target.at(static_cast<size_t>(bags[b].sample));
+    y.push_back(static_cast<float>(t));
+    w.push_back(targets.weighted ? static_cast<float>(targets.class_weights.at(static_cast<size_t>(t))) : 1.0f);
+  }
+  out.n_bags = static_cast<int64_t>(last - first);
+  out.cells = device_copy(out.cell_index, at::kLong, device);
+  out.bag = device_copy(bag, at::kLong, device);
+  out.target = device_copy(y, at::kFloat, device);
+  out.weight = device_copy(w, at::kFloat, device);
+  return out;
+}
+
+at::Tensor weighted_bag_loss(const MilNet& net, const at::Tensor& output, const BagBatch& batch) {
+  return (net.loss(output, batch.target) * batch.weight).sum() / batch.weight.sum();
+}
+
+std::vector<Bag> whole_sample_bags(const std::vector<std::vector<int64_t>>& cells_of_sample,
+                                   const std::vector<int>& samples) {
+  std::vector<Bag> bags;
+  for (int s : samples)
+    if (!cells_of_sample.at(static_cast<size_t>(s)).empty()) bags.push_back({s, cells_of_sample[static_cast<size_t>(s)]});
+  return bags;
+}
+
+}  // namespace multigrade
