@@ -6,7 +6,11 @@
 #'
 #' Object methods of [RunMultiMIL()] and [PredictSamples()]. They read the
 #' embedding from a reduction (`Embeddings()` / `reducedDim()`) and the sample
-#' and label from metadata columns, and add per-cell columns:
+#' and label from metadata columns. With `reduction = NULL`, `RunMultiMIL()`
+#' trains end to end instead (see [RunMultiMIL.list()]): the VAE on the
+#' object's assays (altExps) together with the MIL head, and adds the VAE's
+#' latent space as a reduction named `reduction.name` (`name`). Both add
+#' per-cell columns:
 #' `mil.attention` (softmax over each sample's cells), `mil.attention.relative`
 #' (times the sample's cell count: 1 is average) and `mil.predicted` (the
 #' sample's predicted label). The model and the per-sample table are stored in
@@ -15,13 +19,20 @@
 #' @param object A `Seurat` object or a `SingleCellExperiment`.
 #' @param sample,label Metadata column names.
 #' @param reduction The embedding to learn from: a reduction name (Seurat; by
-#'   default `"multigrade"`) or a reducedDim name (SCE; `"MULTIGRADE"`). For
+#'   default `"multigrade"`) or a reducedDim name (SCE; `"MULTIGRADE"`);
+#'   `NULL` trains end to end. For
 #'   `PredictSamples()`, by default the model's reduction, or
 #'   `"ref.multigrade"` / `"REF.MULTIGRADE"` (a query mapped with
 #'   [MapToReference()]) when the object lacks it.
 #' @param model A `multimil_model`; by default the one `RunMultiMIL()` stored
 #'   in `object`.
-#' @param ... Passed to the matrix methods ([RunMultiMIL()] arguments).
+#' @param assays,layers,altexps,main_name,assay.types,likelihoods,batch,continuous
+#'   End-to-end training only: the modalities and covariates, as for
+#'   [RunMultigrade.Seurat()] and [RunMultigrade.SingleCellExperiment()].
+#' @param reduction.name,reduction.key,name End-to-end training only: where the
+#'   VAE's latent space goes.
+#' @param verbose Progress and messages.
+#' @param ... Passed to the matrix or list methods ([RunMultiMIL()] arguments).
 #' @return The object with the new columns and the stored results.
 #' @family MultiMIL
 #' @examples
@@ -41,11 +52,23 @@ NULL
 
 #' @rdname RunMultiMIL.Seurat
 #' @export
-RunMultiMIL.Seurat <- function(object, sample = "sample_id", label = "condition", reduction = "multigrade", ...) {
+RunMultiMIL.Seurat <- function(object, sample = "sample_id", label = "condition", reduction = "multigrade",
+                               assays = NULL, layers = NULL, likelihoods = NULL, batch = NULL, continuous = NULL,
+                               reduction.name = "multigrade", reduction.key = "multigrade_", verbose = TRUE, ...) {
     require_package("SeuratObject")
-    embedding <- seurat_embedding(object, reduction)
     meta <- object[[]]
-    fit <- RunMultiMIL(embedding, sample = meta_column(meta, sample), label = meta_column(meta, label), ...)
+    if (is.null(reduction)) {
+        inputs <- seurat_training_inputs(object, assays, layers, likelihoods, batch, continuous, verbose)
+        fit <- RunMultiMIL(inputs$mats, sample = meta_column(meta, sample), label = meta_column(meta, label),
+            likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
+            continuous = inputs$covariates$continuous, verbose = verbose, ...)
+        object <- add_seurat_reduction(object, fit$embedding, reduction.name, reduction.key, inputs$assays[[1]],
+            fit$vae)
+        reduction <- reduction.name
+    } else {
+        fit <- RunMultiMIL(seurat_embedding(object, reduction), sample = meta_column(meta, sample),
+            label = meta_column(meta, label), verbose = verbose, ...)
+    }
     fit[c("sample_key", "label_key", "reduction")] <- list(sample, label, reduction)
     object@misc$multimil <- fit
     write_mil_seurat(object, fit$samples, fit$attention, fit$relative_attention, meta[[sample]])
@@ -54,11 +77,23 @@ RunMultiMIL.Seurat <- function(object, sample = "sample_id", label = "condition"
 #' @rdname RunMultiMIL.Seurat
 #' @export
 RunMultiMIL.SingleCellExperiment <- function(object, sample = "sample_id", label = "condition",
-                                             reduction = "MULTIGRADE", ...) {
+                                             reduction = "MULTIGRADE", altexps = NULL, main_name = NULL,
+                                             assay.types = NULL, likelihoods = NULL, batch = NULL,
+                                             continuous = NULL, name = "MULTIGRADE", verbose = TRUE, ...) {
     require_package("SingleCellExperiment")
-    embedding <- sce_embedding(object, reduction)
     meta <- as.data.frame(SummarizedExperiment::colData(object))
-    fit <- RunMultiMIL(embedding, sample = meta_column(meta, sample), label = meta_column(meta, label), ...)
+    if (is.null(reduction)) {
+        inputs <- sce_training_inputs(object, main_name, altexps, assay.types, likelihoods, batch, continuous,
+            verbose)
+        fit <- RunMultiMIL(inputs$mats, sample = meta_column(meta, sample), label = meta_column(meta, label),
+            likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
+            continuous = inputs$covariates$continuous, verbose = verbose, ...)
+        object <- add_sce_reduction(object, fit$embedding, name, fit$vae)
+        reduction <- name
+    } else {
+        fit <- RunMultiMIL(sce_embedding(object, reduction), sample = meta_column(meta, sample),
+            label = meta_column(meta, label), verbose = verbose, ...)
+    }
     fit[c("sample_key", "label_key", "reduction")] <- list(sample, label, reduction)
     meta_list <- S4Vectors::metadata(object)
     meta_list$multimil <- fit

@@ -59,10 +59,7 @@ MapToReference.Seurat <- function(query, model, assays = NULL, layers = NULL, sl
     covariates <- object_covariates(query[[]], batch, continuous)
     result <- MapToReference(mats, model, batch = covariates$batch, continuous = covariates$continuous,
         refdata = reference$refdata, verbose = verbose, ...)
-    embedding <- result$embedding
-    colnames(embedding) <- paste0(reduction.key, seq_len(ncol(embedding)))
-    query[[reduction.name]] <- SeuratObject::CreateDimReducObject(embeddings = embedding,
-        key = reduction.key, assay = assays[[1]], global = TRUE, misc = list(model = result$model))
+    query <- add_seurat_reduction(query, result$embedding, reduction.name, reduction.key, assays[[1]], result$model)
     SeuratObject::AddMetaData(query, result$predictions)
 }
 
@@ -81,13 +78,10 @@ MapToReference.SingleCellExperiment <- function(query, model, altexps = NULL, ma
     covariates <- object_covariates(as.data.frame(SummarizedExperiment::colData(query)), batch, continuous)
     result <- MapToReference(mats, model, batch = covariates$batch, continuous = covariates$continuous,
         refdata = reference$refdata, verbose = verbose, ...)
-    SingleCellExperiment::reducedDim(query, name) <- result$embedding
+    query <- add_sce_reduction(query, result$embedding, name, result$model)
     for (col in names(result$predictions)) {
         SummarizedExperiment::colData(query)[[col]] <- result$predictions[[col]]
     }
-    meta <- S4Vectors::metadata(query)
-    meta$multigrade[[name]] <- result$model
-    S4Vectors::metadata(query) <- meta
     query
 }
 

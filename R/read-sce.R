@@ -34,16 +34,25 @@ RunMultigrade.SingleCellExperiment <- function(x, altexps = NULL, main_name = NU
                                                continuous = NULL, name = "MULTIGRADE",
                                                verbose = TRUE, ...) {
     require_package("SingleCellExperiment")
+    inputs <- sce_training_inputs(x, main_name, altexps, assay.types, likelihoods, batch, continuous, verbose)
+    model <- RunMultigrade(inputs$mats, likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
+        integrate_on = integrate_on, continuous = inputs$covariates$continuous, verbose = verbose, ...)
+    add_sce_reduction(x, model$embedding, name, model)
+}
+
+# The modality matrices, likelihoods and covariates of a SingleCellExperiment, for training.
+sce_training_inputs <- function(x, main_name, altexps, assay.types, likelihoods, batch, continuous, verbose) {
     experiments <- sce_experiments(x, main_name, altexps)
     likelihoods <- resolve_object_likelihoods(likelihoods, names(experiments), function(m) {
         se <- experiments[[m]]
         SummarizedExperiment::assay(se, sce_assay(se, "mse", NULL, m))
     }, verbose)
-    mats <- sce_modalities(x, experiments, assay.types, likelihoods)
-    covariates <- object_covariates(as.data.frame(SummarizedExperiment::colData(x)), batch, continuous)
-    model <- RunMultigrade(mats, likelihoods = likelihoods, batch = covariates$batch,
-        integrate_on = integrate_on, continuous = covariates$continuous, verbose = verbose, ...)
-    SingleCellExperiment::reducedDim(x, name) <- model$embedding
+    list(mats = sce_modalities(x, experiments, assay.types, likelihoods), likelihoods = likelihoods,
+        covariates = object_covariates(as.data.frame(SummarizedExperiment::colData(x)), batch, continuous))
+}
+
+add_sce_reduction <- function(x, embedding, name, model) {
+    SingleCellExperiment::reducedDim(x, name) <- embedding
     meta <- S4Vectors::metadata(x)
     meta$multigrade[[name]] <- model
     S4Vectors::metadata(x) <- meta

@@ -33,24 +33,32 @@ RunMultigrade.Seurat <- function(x, assays = NULL, layers = NULL, slots = NULL,
                                  continuous = NULL, reduction.name = "multigrade",
                                  reduction.key = "multigrade_", verbose = TRUE, ...) {
     require_package("SeuratObject")
+    inputs <- seurat_training_inputs(x, assays, layers %||% slots, likelihoods, batch, continuous, verbose)
+    model <- RunMultigrade(inputs$mats, likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
+        integrate_on = integrate_on, continuous = inputs$covariates$continuous, verbose = verbose, ...)
+    add_seurat_reduction(x, model$embedding, reduction.name, reduction.key, inputs$assays[[1]], model)
+}
+
+# The modality matrices, likelihoods and covariates of a Seurat object, for training.
+seurat_training_inputs <- function(x, assays, layers, likelihoods, batch, continuous, verbose,
+                                   call = rlang::caller_env()) {
     assays <- assays %||% SeuratObject::Assays(x)
     unknown <- setdiff(assays, SeuratObject::Assays(x))
     if (length(unknown) > 0) {
-        mg_abort(c("Assay{?s} {.val {unknown}} not found.", "i" = "Assays: {.val {SeuratObject::Assays(x)}}."))
+        mg_abort(c("Assay{?s} {.val {unknown}} not found.", "i" = "Assays: {.val {SeuratObject::Assays(x)}}."),
+            call = call)
     }
-    layers <- layers %||% slots
     likelihoods <- resolve_object_likelihoods(likelihoods, assays, function(a) {
         seurat_matrix(x, a, "data")
     }, verbose)
-    mats <- seurat_modalities(x, assays, layers, likelihoods)
-    meta <- x[[]]
-    covariates <- object_covariates(meta, batch, continuous)
-    model <- RunMultigrade(mats, likelihoods = likelihoods, batch = covariates$batch,
-        integrate_on = integrate_on, continuous = covariates$continuous, verbose = verbose, ...)
-    embedding <- model$embedding
-    colnames(embedding) <- paste0(reduction.key, seq_len(ncol(embedding)))
-    x[[reduction.name]] <- SeuratObject::CreateDimReducObject(embeddings = embedding,
-        key = reduction.key, assay = assays[[1]], global = TRUE, misc = list(model = model))
+    list(mats = seurat_modalities(x, assays, layers, likelihoods), likelihoods = likelihoods,
+        covariates = object_covariates(x[[]], batch, continuous), assays = assays)
+}
+
+add_seurat_reduction <- function(x, embedding, name, key, assay, model) {
+    colnames(embedding) <- paste0(key, seq_len(ncol(embedding)))
+    x[[name]] <- SeuratObject::CreateDimReducObject(embeddings = embedding, key = key, assay = assay,
+        global = TRUE, misc = list(model = model))
     x
 }
 

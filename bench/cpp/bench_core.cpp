@@ -1,10 +1,11 @@
 // C++ benchmark driver over the multigrade core (no R): simulates data, trains the default
-// architecture, embeds, imputes the protein from RNA and maps a query (a new donor level;
-// only its embedding rows and dispersions learn), printing JSON lines with cells/s, peak
-// memory, device and LibTorch.
+// architecture, embeds, imputes the protein from RNA, maps a query (a new donor level;
+// only its embedding rows and dispersions learn) and trains MultiMIL on a simulated latent
+// space, printing JSON lines with cells/s, peak memory, device and LibTorch.
 //   bench_core [--cells N] [--epochs E] [--batch B] [--threads T] [--device cpu|cuda|auto]
 //              [--genes G] [--peaks P] [--donors D] [--library L (mean RNA counts per cell)]
 //              [--query-cells Q (default 10000; 0 skips mapping)]
+//              [--mil-cells M (default 256000; 0 skips MIL)] [--mil-epochs K (default 3)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +14,7 @@
 #include <string>
 
 #include "api.h"
+#include "bench_mil.h"
 #include "simulate.h"
 
 namespace {
@@ -24,6 +26,8 @@ struct Args {
   int threads = 2;
   std::string device = "auto";
   int64_t query_cells = 10000;
+  int64_t mil_cells = 256000;
+  int mil_epochs = 3;
 };
 
 Args parse(int argc, char** argv) {
@@ -41,6 +45,8 @@ Args parse(int argc, char** argv) {
     else if (key == "--donors") a.sim.n_donors = std::atoi(v);
     else if (key == "--library") a.sim.mean_library = std::atof(v);
     else if (key == "--query-cells") a.query_cells = std::atoll(v);
+    else if (key == "--mil-cells") a.mil_cells = std::atoll(v);
+    else if (key == "--mil-epochs") a.mil_epochs = std::atoi(v);
     else {
       std::fprintf(stderr, "unknown argument %s\n", key.c_str());
       std::exit(2);
@@ -194,6 +200,7 @@ int main(int argc, char** argv) {
 
   if (args.query_cells > 0)
     bench_mapping(mc, weights, in, std::min<int64_t>(args.query_cells, data.n_cells), args, device);
+  if (args.mil_cells > 0) multigrade_bench::bench_mil(args.mil_cells, args.mil_epochs, device);
   std::printf("{\"task\":\"peak_memory\",\"max_rss_mb\":%.0f}\n", peak_rss_mb());
   return 0;
 }

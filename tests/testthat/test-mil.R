@@ -257,6 +257,17 @@ test_that("RunMultiMIL and PredictSamples work on Seurat objects and SingleCellE
     expect_equal(nrow(SamplePredictions(sce)), 10)
     again <- PredictSamples(sce, reduction = "PCA")
     expect_equal(again$mil.attention, sce$mil.attention, tolerance = 1e-6)
+    # End to end from the object's counts (reduction = NULL): the VAE's latent space is added.
+    e2e <- RunMultiMIL(obj, sample = "sample_id", label = "condition", reduction = NULL, likelihoods = c(RNA = "nb"),
+        batch = "patient_id", max_epochs = 3, seed = 1, verbose = FALSE,
+        options = multigrade_options(n_threads = 2L))
+    expect_true("multigrade" %in% SeuratObject::Reductions(e2e))
+    expect_equal(dim(SeuratObject::Embeddings(e2e, "multigrade")), c(ncol(obj), 16L))
+    expect_s3_class(e2e@misc$multimil$vae, "multigrade_model")
+    expect_false(anyNA(e2e$mil.attention))
+    sce_e2e <- RunMultiMIL(sce, sample = "sample_id", label = "condition", reduction = NULL,
+        likelihoods = c(RNA = "nb"), max_epochs = 2, seed = 1, verbose = FALSE)
+    expect_true("MULTIGRADE" %in% SingleCellExperiment::reducedDimNames(sce_e2e))
     expect_error(RunMultiMIL(obj, sample = "nope", label = "condition", reduction = "pca", verbose = FALSE),
         "not found")
     expect_error(RunMultiMIL(obj, reduction = "umap", verbose = FALSE), "Reduction")
@@ -265,4 +276,24 @@ test_that("RunMultiMIL and PredictSamples work on Seurat objects and SingleCellE
     expect_equal(dim(reps), c(10, 10))
     plain <- SampleRepresentations(pcs, gbm$obs$sample_id, method = "mean")
     expect_equal(plain[1, ], colMeans(pcs[gbm$obs$sample_id == rownames(plain)[1], ]))
+})
+
+test_that("samples of a query mapped onto the reference with MapToReference are predicted", {
+    s <- split_cite()
+    cell_type <- stats::setNames(as.character(s$cite$obs$cell_type), colnames(s$cite$rna))
+    reference <- reference_model()$embedding  # s1d1, RNA + ADT
+    query <- mapped_query()$embedding         # s1d2, RNA only, mapped into the reference's space
+    set.seed(9)
+    train <- planted_cohort(reference, cell_type, rownames(reference), 20, "ref")
+    test <- planted_cohort(query, cell_type, rownames(query), 12, "query")
+    fit <- RunMultiMIL(train$embedding, sample = train$sample, label = train$label, max_epochs = 100, seed = 3,
+        verbose = FALSE)
+    out <- PredictSamples(test$embedding, fit, sample = test$sample)
+    truth <- test$label[match(out$samples$sample, test$sample)]
+    accuracy <- mean(as.character(out$samples$predicted) == truth)
+    enriched <- top_target_fraction(out$attention, test)
+    message(sprintf("MIL on a mapped RNA-only query: accuracy %.2f, top-10%% attention target fraction %.2f (base 0.35)",
+        accuracy, enriched))
+    expect_gte(accuracy, 0.8)
+    expect_gt(enriched, 0.6)
 })
