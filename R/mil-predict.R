@@ -19,7 +19,7 @@
 #' @family MultiMIL
 #' @examples
 #' gbm <- multigrade_example("glioblastoma")
-#' emb <- stats::prcomp(t(gbm$logcounts), rank. = 10)$x
+#' emb <- stats::prcomp(t(as.matrix(gbm$logcounts)), rank. = 10)$x
 #' train <- gbm$obs$patient_id != "PW040"
 #' fit <- RunMultiMIL(emb[train, ], sample = gbm$obs$sample_id[train],
 #'     label = gbm$obs$condition[train], max_epochs = 20, seed = 1, verbose = FALSE)

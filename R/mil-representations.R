@@ -16,7 +16,7 @@
 #' @family MultiMIL
 #' @examples
 #' gbm <- multigrade_example("glioblastoma")
-#' emb <- stats::prcomp(t(gbm$logcounts), rank. = 10)$x
+#' emb <- stats::prcomp(t(as.matrix(gbm$logcounts)), rank. = 10)$x
 #' fit <- RunMultiMIL(emb, sample = gbm$obs$sample_id, label = gbm$obs$condition,
 #'     max_epochs = 10, seed = 1, verbose = FALSE)
 #' SampleRepresentations(emb, gbm$obs$sample_id, fit$attention, method = "top")[, 1:3]

@@ -43,7 +43,7 @@
 #' @family MultiMIL
 #' @examples
 #' gbm <- multigrade_example("glioblastoma")
-#' emb <- stats::prcomp(t(gbm$logcounts), rank. = 10)$x
+#' emb <- stats::prcomp(t(as.matrix(gbm$logcounts)), rank. = 10)$x
 #' fit <- RunMultiMIL(emb, sample = gbm$obs$sample_id, label = gbm$obs$condition,
 #'     max_epochs = 20, seed = 1, verbose = FALSE)
 #' fit$samples[, c("sample", "label", "predicted")]
