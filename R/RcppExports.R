@@ -33,6 +33,10 @@ mg_trainer_epoch <- function(ptr) {
     .Call(`_multigrade_mg_trainer_epoch`, ptr)
 }
 
+mg_trainer_set_data <- function(ptr, data) {
+    invisible(.Call(`_multigrade_mg_trainer_set_data`, ptr, data))
+}
+
 mg_trainer_result <- function(ptr, restore_best) {
     .Call(`_multigrade_mg_trainer_result`, ptr, restore_best)
 }

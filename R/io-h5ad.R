@@ -76,6 +76,87 @@ h5ad_column <- function(group, col) {
     values
 }
 
+#' Write a matrix and cell annotations to an .h5ad file
+#'
+#' Writes a features x cells matrix as AnnData's `X` (cells x features; sparse
+#' matrices as CSR, so that a range of cells is one contiguous read, as
+#' [RunMultigradeH5AD()] needs), with `obs` (factors as categoricals, numbers,
+#' logicals and strings) and the feature names as `var` (index and a
+#' `feature_name` column). It follows AnnData's on-disk layout (encoding-type
+#' attributes of anndata 0.8) and reads back with [ReadH5AD()]; it has not been
+#' checked against Python's anndata here (no Python on the build machine).
+#'
+#' @param x A features x cells matrix (dense or `dgCMatrix`) with dimnames.
+#' @param file Path of the `.h5ad` file.
+#' @param obs Optional data frame with one row per cell.
+#' @param overwrite Replace an existing file.
+#' @return `file`, invisibly.
+#' @examples
+#' cite <- multigrade_example("cite")
+#' path <- tempfile(fileext = ".h5ad")
+#' WriteH5AD(cite$adt, path, obs = cite$obs)
+#' dim(ReadH5AD(path)$X)
+#' @export
+WriteH5AD <- function(x, file, obs = NULL, overwrite = FALSE) {
+    if (!(is.matrix(x) || inherits(x, "Matrix")) || is.null(colnames(x)) || is.null(rownames(x))) {
+        mg_abort("{.arg x} must be a features x cells matrix with feature and cell names.")
+    }
+    if (file.exists(file) && !overwrite) {
+        mg_abort("{.file {file}} exists; use {.code overwrite = TRUE} to replace it.", class = "file")
+    }
+    obs <- obs %||% data.frame(row.names = colnames(x))
+    if (nrow(obs) != ncol(x)) mg_abort("{.arg obs} has {nrow(obs)} rows for {ncol(x)} cells.")
+    if (file.exists(file)) unlink(file)
+    h5 <- hdf5r::H5File$new(file, mode = "w")
+    on.exit(h5$close_all(), add = TRUE)
+    h5_attrs(h5, "anndata", "0.1.0")
+    write_h5ad_matrix(h5, x)
+    write_h5ad_frame(h5, "obs", obs, colnames(x))
+    write_h5ad_frame(h5, "var", data.frame(feature_name = rownames(x)), rownames(x))
+    invisible(file)
+}
+
+h5_attrs <- function(node, type, version) {
+    hdf5r::h5attr(node, "encoding-type") <- type
+    hdf5r::h5attr(node, "encoding-version") <- version
+}
+
+# A features x cells dgCMatrix is, read by columns, the CSR form of cells x features.
+write_h5ad_matrix <- function(h5, x) {
+    if (!inherits(x, "Matrix")) {
+        h5[["X"]] <- unname(as.matrix(x))  # hdf5r reverses dimensions: cells x features on disk
+        return(invisible())
+    }
+    x <- methods::as(x, "CsparseMatrix")
+    g <- h5$create_group("X")
+    h5_attrs(g, "csr_matrix", "0.1.0")
+    hdf5r::h5attr(g, "shape") <- c(ncol(x), nrow(x))
+    g[["indptr"]] <- as.integer(x@p)
+    g[["indices"]] <- as.integer(x@i)
+    g[["data"]] <- as.double(x@x)
+}
+
+write_h5ad_frame <- function(h5, name, frame, index) {
+    g <- h5$create_group(name)
+    h5_attrs(g, "dataframe", "0.2.0")
+    hdf5r::h5attr(g, "_index") <- "_index"
+    # hdf5r can neither write nor read an empty string attribute: none without columns.
+    if (ncol(frame) > 0) hdf5r::h5attr(g, "column-order") <- names(frame)
+    g[["_index"]] <- as.character(index)
+    for (col in names(frame)) {
+        value <- frame[[col]]
+        if (is.factor(value)) {
+            cg <- g$create_group(col)
+            h5_attrs(cg, "categorical", "0.2.0")
+            hdf5r::h5attr(cg, "ordered") <- is.ordered(value)
+            cg[["codes"]] <- ifelse(is.na(value), -1L, as.integer(value) - 1L)
+            cg[["categories"]] <- levels(value)
+        } else {
+            g[[col]] <- if (is.logical(value)) as.integer(value) else value
+        }
+    }
+}
+
 #' Example data: NeurIPS 2021 bone marrow and a glioblastoma cohort
 #'
 #' Small real datasets shipped with the package (see the `README.md` files in

@@ -1,36 +1,6 @@
-# Checks and encodings of MultiMIL inputs: the cells x dims embedding, per-cell sample and
-# label vectors, the per-sample target, class weights and the sample split. Everything is
-# matched by cell name; nothing relies on row order.
-
-# A finite numeric cells x dimensions matrix (double), with unique cell names as row names
-# unless `need_names` is FALSE.
-check_embedding <- function(embedding, arg = rlang::caller_arg(embedding), need_names = TRUE,
-                            call = rlang::caller_env()) {
-    if (is.data.frame(embedding)) embedding <- as.matrix(embedding)
-    if (inherits(embedding, "Matrix")) embedding <- as.matrix(embedding)
-    if (!is.matrix(embedding) || !is.numeric(embedding)) {
-        mg_abort("{.arg {arg}} must be a numeric cells x dimensions matrix.", call = call)
-    }
-    cells <- rownames(embedding)
-    if (is.null(cells) && need_names) {
-        mg_abort(c("{.arg {arg}} needs cell names as row names.",
-            "i" = "Scores are matched to cells by name, never by position."), call = call)
-    }
-    if (need_names && anyDuplicated(cells)) {
-        mg_abort("{.arg {arg}} has duplicated cell names, e.g. {.val {cells[duplicated(cells)][1]}}.", call = call)
-    }
-    if (nrow(embedding) > 0 && ncol(embedding) > nrow(embedding) && ncol(embedding) > 1000) {
-        mg_abort(c("{.arg {arg}} has {ncol(embedding)} columns for {nrow(embedding)} rows.",
-            "i" = "It should be cells x dimensions (a latent space); transpose it?"), call = call)
-    }
-    bad <- !is.finite(embedding)
-    if (any(bad)) {
-        mg_abort("{.arg {arg}} has {sum(bad)} NaN/NA/Inf value{?s} (first in row {which(bad, arr.ind = TRUE)[1, 1]}).",
-            call = call)
-    }
-    storage.mode(embedding) <- "double"
-    embedding
-}
+# Checks and encodings of MultiMIL inputs (the embedding is checked by check_embedding() in
+# input.R): per-cell sample and label vectors, the per-sample target, class weights and the
+# sample split. Everything is matched by cell name; nothing relies on row order.
 
 # A per-cell vector aligned to `cells`: by names when it has them, else by position (it
 # must then have one value per cell).

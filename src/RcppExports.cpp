@@ -111,6 +111,16 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_trainer_set_data
+void mg_trainer_set_data(SEXP ptr, Rcpp::List data);
+RcppExport SEXP _multigrade_mg_trainer_set_data(SEXP ptrSEXP, SEXP dataSEXP) {
+BEGIN_RCPP
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type data(dataSEXP);
+    mg_trainer_set_data(ptr, data);
+    return R_NilValue;
+END_RCPP
+}
 // mg_trainer_result
 Rcpp::List mg_trainer_result(SEXP ptr, bool restore_best);
 RcppExport SEXP _multigrade_mg_trainer_result(SEXP ptrSEXP, SEXP restore_bestSEXP) {
@@ -305,6 +315,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_formula_kl", (DL_FUNC) &_multigrade_mg_formula_kl, 2},
     {"_multigrade_mg_trainer_new", (DL_FUNC) &_multigrade_mg_trainer_new, 7},
     {"_multigrade_mg_trainer_epoch", (DL_FUNC) &_multigrade_mg_trainer_epoch, 1},
+    {"_multigrade_mg_trainer_set_data", (DL_FUNC) &_multigrade_mg_trainer_set_data, 2},
     {"_multigrade_mg_trainer_result", (DL_FUNC) &_multigrade_mg_trainer_result, 2},
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},
     {"_multigrade_mg_encode", (DL_FUNC) &_multigrade_mg_encode, 5},

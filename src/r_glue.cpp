@@ -75,6 +75,13 @@ Rcpp::List mg_trainer_epoch(SEXP ptr) {
 }
 
 // [[Rcpp::export(rng = false)]]
+void mg_trainer_set_data(SEXP ptr, Rcpp::List data) {
+  TrainingSession& s = session(ptr);
+  multigrade::ThreadScope threads(s.n_threads);
+  s.trainer->set_data(multigrade::r::data_input(data));
+}
+
+// [[Rcpp::export(rng = false)]]
 Rcpp::List mg_trainer_result(SEXP ptr, bool restore_best) {
   TrainingSession& s = session(ptr);
   if (restore_best) s.trainer->restore_best();

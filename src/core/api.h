@@ -161,6 +161,10 @@ class Trainer {
 
   // Runs one epoch (train + validation). `should_stop` is polled between steps.
   EpochStats run_epoch(const std::function<bool()>& should_stop);
+  // Streaming (data larger than memory): later epochs train on this chunk of cells instead
+  // (same modalities, features and covariate levels; split into train/validation cells
+  // like the first); weights and optimiser state carry over, the previous chunk is freed.
+  void set_data(const DataInput& data);
   bool finished() const;           // early stopping triggered or max_epochs reached
   void restore_best();             // best validation weights (or the last finite ones)
   std::vector<NamedArray> weights() const;

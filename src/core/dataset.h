@@ -39,6 +39,7 @@ struct Batch {
 
 class CellData {
  public:
+  CellData() = default;
   CellData(const ModelConfig& config, const DataInput& input);
 
   int64_t n_cells() const { return n_cells_; }

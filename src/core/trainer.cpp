@@ -206,6 +206,13 @@ EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) {
   return impl_->run_epoch(should_stop);
 }
 
+void Trainer::set_data(const DataInput& input) {
+  if (impl_->mil) throw std::invalid_argument("end-to-end MIL training cannot stream its data");
+  impl_->data = CellData();  // free the previous chunk before copying the next
+  impl_->data = CellData(impl_->model_config, input);
+  impl_->split = split_cells(impl_->data.n_cells(), impl_->config.train_size, impl_->rng);
+}
+
 bool Trainer::finished() const { return impl_->done; }
 
 void Trainer::restore_best() {

@@ -23,18 +23,24 @@ planted_cohort <- function(embedding, cell_type, donor_cells, n_samples, prefix,
         is_target = unlist(lapply(parts, `[[`, "is_target")))
 }
 
+# The CITE cells in the latent space of the model trained on both donors, by donor.
+cite_cells <- function() {
+    cite <- cite_data()
+    embedding <- cite_model()$embedding
+    list(embedding = embedding,
+        cell_type = stats::setNames(as.character(cite$obs$cell_type), rownames(embedding)),
+        s1d1 = rownames(embedding)[cite$obs$batch == "s1d1"], s1d2 = rownames(embedding)[cite$obs$batch == "s1d2"])
+}
+
 cite_cohorts <- local({
     cache <- NULL
     function() {
         if (is.null(cache)) {
-            cite <- cite_data()
-            embedding <- cite_model()$embedding
-            cell_type <- stats::setNames(as.character(cite$obs$cell_type), rownames(embedding))
-            donor <- stats::setNames(as.character(cite$obs$batch), rownames(embedding))
+            cells <- cite_cells()
             set.seed(7)
             cache <<- list(
-                train = planted_cohort(embedding, cell_type, names(donor)[donor == "s1d1"], 20, "train"),
-                test = planted_cohort(embedding, cell_type, names(donor)[donor == "s1d2"], 12, "test"))
+                train = planted_cohort(cells$embedding, cells$cell_type, cells$s1d1, 20, "train"),
+                test = planted_cohort(cells$embedding, cells$cell_type, cells$s1d2, 12, "test"))
         }
         cache
     }
@@ -88,10 +94,10 @@ test_that("outputs are keyed by cell and sample names, not by row order", {
 
 test_that("tiny samples are used and predicted, and unbalanced classes are weighted", {
     cohorts <- cite_cohorts()
-    cite <- cite_data()
-    embedding <- cite_model()$embedding
-    cell_type <- stats::setNames(as.character(cite$obs$cell_type), rownames(embedding))
-    s1d1 <- rownames(embedding)[cite$obs$batch == "s1d1"]
+    cells <- cite_cells()
+    embedding <- cells$embedding
+    cell_type <- cells$cell_type
+    s1d1 <- cells$s1d1
     set.seed(11)
     # 4 disease against 16 controls, and two samples of 3 cells.
     train <- planted_cohort(embedding, cell_type, s1d1, 20, "u", disease = rep(c(TRUE, rep(FALSE, 4)), 4))
@@ -114,11 +120,10 @@ test_that("tiny samples are used and predicted, and unbalanced classes are weigh
 })
 
 test_that("regression and ordinal tasks learn a sample-level severity", {
-    cohorts <- cite_cohorts()
-    cite <- cite_data()
-    embedding <- cite_model()$embedding
-    cell_type <- stats::setNames(as.character(cite$obs$cell_type), rownames(embedding))
-    s1d1 <- rownames(embedding)[cite$obs$batch == "s1d1"]
+    cells <- cite_cells()
+    embedding <- cells$embedding
+    cell_type <- cells$cell_type
+    s1d1 <- cells$s1d1
     set.seed(5)
     fractions <- rep(c(0, 0.2, 0.4), length.out = 24)
     parts <- lapply(seq_along(fractions), function(s) {

@@ -1,0 +1,205 @@
+#' Train on .h5ad files larger than memory, a chunk of cells at a time
+#'
+#' Streams the cells of one `.h5ad` file per modality (same cells in the same
+#' order) through the trainer in chunks of `chunk_size` cells: in each epoch the
+#' chunks are visited in random order, each is read from disk, trained on for
+#' one pass (minibatches shuffled within the chunk) and freed, so host memory
+#' holds one chunk, not the data set. The embedding is computed chunk by chunk
+#' too. The matrices must be stored as CSR (`csr_matrix`, AnnData's default for
+#' cells x features) or dense, so that a range of cells is one contiguous read;
+#' [WriteH5AD()] writes such files.
+#'
+#' Covariate levels are read from the whole `obs` table first, so every chunk
+#' codes them alike. Early stopping is off (the validation loss of different
+#' chunks is not comparable); the KL warm-up spans the same number of epochs
+#' as in [RunMultigrade()]. The per-modality library-size medians stored in the
+#' model (used by imputation) come from the first chunk.
+#'
+#' @inheritParams RunMultigrade
+#' @param files Named character vector: one `.h5ad` path per modality.
+#' @param layers Named character vector: which matrix of each file (`"X"`, the
+#'   default, or a name under `layers/`, e.g. `"counts"`).
+#' @param batch,continuous,integrate_on Column names of the first file's `obs`.
+#' @param chunk_size Cells read and trained on at a time.
+#' @return A `multigrade_model` with `$embedding` for all cells (as
+#'   [RunMultigrade()]).
+#' @seealso [WriteH5AD()], [ReadH5AD()].
+#' @examples
+#' cite <- multigrade_example("cite")
+#' rna <- tempfile(fileext = ".h5ad")
+#' WriteH5AD(cite$rna, rna, obs = cite$obs)
+#' model <- RunMultigradeH5AD(c(rna = rna), likelihoods = c(rna = "nb"), batch = "batch",
+#'     chunk_size = 200, max_epochs = 3, seed = 1, verbose = FALSE)
+#' dim(model$embedding)
+#' @export
+RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = NULL, integrate_on = NULL,
+                              continuous = NULL, chunk_size = 50000L, latent_dim = 16L, max_epochs = 20L,
+                              batch_size = 256L, lr = 5e-4, device = "auto", seed = NULL, verbose = TRUE,
+                              options = multigrade_options()) {
+    if (!inherits(options, "multigrade_options")) mg_abort("{.arg options} must come from {.fn multigrade_options}.")
+    check_count(chunk_size, min = 2)
+    check_count(latent_dim)
+    check_count(max_epochs)
+    check_count(batch_size, min = 2)
+    check_number(lr, min = 0)
+    device <- resolve_device(device)
+    seed <- draw_seed(seed)
+    source <- open_h5ad_source(files, layers)
+    on.exit(close_h5ad_source(source), add = TRUE)
+    covariates <- object_covariates(source$obs, batch, continuous)
+    chunks <- chunk_ranges(nrow(source$obs), chunk_size)
+    mg_inform(c("i" = "Streaming {nrow(source$obs)} cells from {length(files)} file{?s} in {length(chunks)} chunk{?s} of up to {chunk_size} cells."),
+        verbose)
+
+    # The first chunk settles the likelihoods; the whole obs table settles the levels.
+    first <- read_chunk_mats(source, chunks[[1]])
+    probe <- prepare_data(first, likelihoods = likelihoods, batch = chunk_rows(covariates$batch, chunks[[1]]),
+        continuous = chunk_rows(covariates$continuous, chunks[[1]]), integrate_on = integrate_on, verbose = verbose)
+    skeleton <- stream_skeleton(probe, covariates$batch)
+    chunk_data <- function(range, mats = read_chunk_mats(source, range)) {
+        prepare_data(mats, batch = chunk_rows(covariates$batch, range),
+            continuous = chunk_rows(covariates$continuous, range), model = skeleton, verbose = FALSE)
+    }
+    data <- chunk_data(chunks[[1]], first)
+    rm(first, probe)
+
+    options$early_stopping <- FALSE
+    n_chunks <- length(chunks)
+    options$n_epochs_kl_warmup <- n_chunks * (options$n_epochs_kl_warmup %||% max(max_epochs %/% 3L, 1L))
+    model_config <- core_model_config(data, skeleton$likelihoods, latent_dim, options)
+    train_config <- core_train_config(data, max_epochs * n_chunks, batch_size, lr, seed, options)
+    fit <- fit_streaming(data, chunks, chunk_data, model_config, train_config, max_epochs, device,
+        options$n_threads, verbose)
+    model <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
+    model$cells <- rownames(source$obs)
+    model$validation_cells <- character(0)
+    model$embedding <- do.call(rbind, lapply(chunks, function(range) {
+        predict(model, newdata = NULL, data = chunk_data(range))
+    }))
+    model
+}
+
+# Epochs of chunk passes: each epoch visits every chunk once, in random order.
+fit_streaming <- function(first_data, chunks, chunk_data, model_config, train_config, max_epochs, device,
+                          n_threads, verbose) {
+    session <- mg_trainer_new(model_config, train_config, core_data(first_data), device, n_threads)
+    on.exit(mg_trainer_close(session), add = TRUE)
+    progress <- training_progress(max_epochs, verbose)
+    started <- proc.time()[["elapsed"]]
+    loaded <- 1L
+    next_epoch <- function() {
+        passes <- lapply(sample.int(length(chunks)), function(k) {
+            if (k != loaded) mg_trainer_set_data(session, core_data(chunk_data(chunks[[k]])))
+            loaded <<- k
+            mg_trainer_epoch(session)
+        })
+        combine_passes(passes)
+    }
+    run <- run_epochs(next_epoch, max_epochs, progress)
+    result <- mg_trainer_result(session, restore_best = FALSE)
+    history <- history_frame(run$history)
+    seconds <- proc.time()[["elapsed"]] - started
+    report_training(history, seconds, verbose)
+    list(weights = result$weights, validation_cells = integer(0), n_trainable = result$n_trainable,
+        history = history, seconds = seconds, interrupted = run$interrupted)
+}
+
+# One epoch's statistics from its chunk passes: losses weighted by cells, times summed.
+combine_passes <- function(passes) {
+    cells <- vapply(passes, function(p) p$cells_seen, numeric(1))
+    weighted <- function(field) sum(vapply(passes, function(p) p[[field]], numeric(1)) * cells) / max(sum(cells), 1)
+    last <- passes[[length(passes)]]
+    out <- last
+    for (field in c("train_loss", "train_reconstruction", "train_kl", "train_integration", "train_mil",
+        "validation_loss", "validation_reconstruction")) {
+        out[[field]] <- weighted(field)
+    }
+    out$epoch <- last$epoch / length(passes)
+    out$cells_seen <- sum(cells)
+    out$seconds <- sum(vapply(passes, function(p) p$seconds, numeric(1)))
+    out$non_finite <- any(vapply(passes, function(p) isTRUE(p$non_finite), logical(1)))
+    out$interrupted <- any(vapply(passes, function(p) isTRUE(p$interrupted), logical(1)))
+    out
+}
+
+# What prepare_data() needs of a model to code every chunk alike: features, likelihoods,
+# the levels of the whole obs table, the continuous covariates and integrate_on.
+stream_skeleton <- function(probe, batch) {
+    levels <- lapply(batch %||% list(), covariate_levels)
+    list(modalities = lapply(probe$modalities, function(m) list(features = m$features, likelihood = m$likelihood)),
+        likelihoods = vapply(probe$modalities, `[[`, "", "likelihood"),
+        covariates = list(categorical = levels, continuous = names(probe$continuous),
+            integrate_on = probe$integrate_on))
+}
+
+chunk_ranges <- function(n, size) {
+    starts <- seq(1L, n, by = size)
+    lapply(starts, function(s) c(s, min(n, s + size - 1L)))
+}
+
+chunk_rows <- function(frame, range) {
+    if (is.null(frame)) NULL else frame[range[1]:range[2], , drop = FALSE]
+}
+
+open_h5ad_source <- function(files, layers, call = rlang::caller_env()) {
+    if (!is.character(files) || is.null(names(files)) || any(names(files) == "")) {
+        mg_abort("{.arg files} must be a named character vector: one {.file .h5ad} path per modality.", call = call)
+    }
+    missing <- files[!file.exists(files)]
+    if (length(missing) > 0) mg_abort("File{?s} {.file {missing}} not found.", class = "file", call = call)
+    handles <- lapply(files, function(f) hdf5r::H5File$new(f, mode = "r"))
+    layers <- vapply(names(files), function(m) if (!is.null(layers) && m %in% names(layers)) layers[[m]] else "X",
+        character(1))
+    nodes <- Map(function(h5, layer, f) {
+        path <- if (layer == "X") "X" else paste0("layers/", layer)
+        if (!h5$exists(path)) mg_abort("{.file {f}} has no matrix {.val {path}}.", class = "file", call = call)
+        node <- h5[[path]]
+        check_streamable(node, f, call)
+        node
+    }, handles, layers, files)
+    obs <- h5ad_frame(handles[[1]][["obs"]])
+    for (k in seq_along(handles)[-1]) {
+        cells <- rownames(h5ad_frame(handles[[k]][["obs"]]))
+        if (!identical(cells, rownames(obs))) {
+            mg_abort("{.file {files[[k]]}} does not hold the same cells in the same order as {.file {files[[1]]}}.",
+                call = call)
+        }
+    }
+    features <- lapply(handles, function(h5) rownames(h5ad_frame(h5[["var"]])))
+    list(handles = handles, nodes = nodes, obs = obs, features = features)
+}
+
+close_h5ad_source <- function(source) {
+    for (h5 in source$handles) h5$close_all()
+}
+
+check_streamable <- function(node, file, call) {
+    if (inherits(node, "H5D")) return(invisible())
+    encoding <- hdf5r::h5attributes(node)[["encoding-type"]] %||% hdf5r::h5attributes(node)[["h5sparse_format"]]
+    if (!encoding %in% c("csr_matrix", "csr")) {
+        mg_abort(c("{.file {file}} stores its matrix as {.val {encoding}}: a range of cells is not one contiguous read.",
+            "i" = "Store it as CSR (in Python: {.code adata.X = scipy.sparse.csr_matrix(adata.X)}) or write it with {.fn WriteH5AD}."),
+            call = call)
+    }
+}
+
+# Features x cells matrices of one chunk, cells named from obs.
+read_chunk_mats <- function(source, range) {
+    cells <- rownames(source$obs)[range[1]:range[2]]
+    Map(function(node, features) {
+        m <- h5ad_cells(node, range[1], range[2], length(features))
+        dimnames(m) <- list(features, cells)
+        m
+    }, source$nodes, source$features)
+}
+
+# Cells first..last (1-based) of a CSR or dense AnnData matrix, as features x cells.
+h5ad_cells <- function(node, first, last, n_features) {
+    if (inherits(node, "H5D")) return(node[, first:last, drop = FALSE])
+    p <- as.double(node[["indptr"]][first:(last + 1L)])
+    nnz <- p[length(p)] - p[1]
+    i <- if (nnz > 0) as.integer(node[["indices"]][(p[1] + 1):p[length(p)]]) else integer(0)
+    x <- if (nnz > 0) as.double(node[["data"]][(p[1] + 1):p[length(p)]]) else numeric(0)
+    Matrix::sparseMatrix(i = i, p = as.integer(p - p[1]), x = x, dims = c(n_features, last - first + 1L),
+        index1 = FALSE)
+}
