@@ -26,7 +26,7 @@
 #'   [MapToReference()]) when the object lacks it.
 #' @param model A `multimil_model`; by default the one `RunMultiMIL()` stored
 #'   in `object`.
-#' @param assays,layers,altexps,main_name,assay.types,likelihoods,batch,continuous
+#' @param assays,layers,altexps,main_name,assay.types,likelihoods,batch,integrate_on,continuous
 #'   End-to-end training only: the modalities and covariates, as for
 #'   [RunMultigrade.Seurat()] and [RunMultigrade.SingleCellExperiment()].
 #' @param reduction.name,reduction.key,name End-to-end training only: where the
@@ -53,14 +53,14 @@ NULL
 #' @rdname RunMultiMIL.Seurat
 #' @export
 RunMultiMIL.Seurat <- function(object, sample = "sample_id", label = "condition", reduction = "multigrade",
-                               assays = NULL, layers = NULL, likelihoods = NULL, batch = NULL, continuous = NULL,
-                               reduction.name = "multigrade", reduction.key = "multigrade_", verbose = TRUE, ...) {
+                               assays = NULL, layers = NULL, likelihoods = NULL, batch = NULL,
+                               integrate_on = NULL, continuous = NULL, reduction.name = "multigrade", reduction.key = "multigrade_", verbose = TRUE, ...) {
     require_package("SeuratObject")
     meta <- object[[]]
     if (is.null(reduction)) {
         inputs <- seurat_training_inputs(object, assays, layers, likelihoods, batch, continuous, verbose)
         fit <- RunMultiMIL(inputs$mats, sample = meta_column(meta, sample), label = meta_column(meta, label),
-            likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
+            likelihoods = inputs$likelihoods, batch = inputs$covariates$batch, integrate_on = integrate_on,
             continuous = inputs$covariates$continuous, verbose = verbose, ...)
         object <- add_seurat_reduction(object, fit$embedding, reduction.name, reduction.key, inputs$assays[[1]],
             fit$vae)
@@ -79,14 +79,14 @@ RunMultiMIL.Seurat <- function(object, sample = "sample_id", label = "condition"
 RunMultiMIL.SingleCellExperiment <- function(object, sample = "sample_id", label = "condition",
                                              reduction = "MULTIGRADE", altexps = NULL, main_name = NULL,
                                              assay.types = NULL, likelihoods = NULL, batch = NULL,
-                                             continuous = NULL, name = "MULTIGRADE", verbose = TRUE, ...) {
+                                             integrate_on = NULL, continuous = NULL, name = "MULTIGRADE", verbose = TRUE, ...) {
     require_package("SingleCellExperiment")
     meta <- as.data.frame(SummarizedExperiment::colData(object))
     if (is.null(reduction)) {
         inputs <- sce_training_inputs(object, main_name, altexps, assay.types, likelihoods, batch, continuous,
             verbose)
         fit <- RunMultiMIL(inputs$mats, sample = meta_column(meta, sample), label = meta_column(meta, label),
-            likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
+            likelihoods = inputs$likelihoods, batch = inputs$covariates$batch, integrate_on = integrate_on,
             continuous = inputs$covariates$continuous, verbose = verbose, ...)
         object <- add_sce_reduction(object, fit$embedding, name, fit$vae)
         reduction <- name

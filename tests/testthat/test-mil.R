@@ -273,6 +273,10 @@ test_that("RunMultiMIL and PredictSamples work on Seurat objects and SingleCellE
     sce_e2e <- RunMultiMIL(sce, sample = "sample_id", label = "condition", reduction = NULL,
         likelihoods = c(RNA = "nb"), max_epochs = 2, seed = 1, verbose = FALSE)
     expect_true("MULTIGRADE" %in% SingleCellExperiment::reducedDimNames(sce_e2e))
+    cv <- CrossValidateMIL(obj, sample = "sample_id", label = "condition", group = "patient_id", reduction = "pca",
+        max_epochs = 10, seed = 1, verbose = FALSE, baselines = FALSE)
+    expect_equal(cv$summary$method, "multimil")
+    expect_equal(sort(names(cv$attention)), sort(colnames(obj)))
     expect_error(RunMultiMIL(obj, sample = "nope", label = "condition", reduction = "pca", verbose = FALSE),
         "not found")
     expect_error(RunMultiMIL(obj, reduction = "umap", verbose = FALSE), "Reduction")
