@@ -99,45 +99,31 @@ class FusedMultiScaleRbf : public torch::autograd::Function<FusedMultiScaleRbf> 
 
 class SparseAffine : public torch::autograd::Function<SparseAffine> {
  public:
+  // [X | rest] W^T + b with X densified from the batch's CSR rows: one BLAS product each way.
+  // Measured on 2 cores at 17% non-zeros (4000 genes, batch 256), the sparse products
+  // (per-non-zero axpys plus weight transposes) took longer than these dense GEMMs.
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& weight, const at::Tensor& bias,
                             const at::Tensor& rest, const SparseRows& rows) {
     const int64_t n_sparse = rows.n_features;
     const int64_t n_rest = rest.size(1);
-    const CsrView a = csr_view(rows);
-    at::Tensor out = n_rest > 0 ? at::addmm(bias, rest, weight.narrow(1, n_sparse, n_rest).t())
-                                : bias.unsqueeze(0).expand({a.n_rows, bias.size(0)}).contiguous();
-    const at::Tensor w = weight.contiguous();
-    at::Tensor wt = at::empty({n_sparse, w.size(0)}, w.options());  // G x H
-    transpose_into(w.data_ptr<float>(), w.size(0), n_sparse, w.size(1), wt.data_ptr<float>(), w.size(0));
-    csr_times_dense(a, wt.data_ptr<float>(), out.size(1), out.data_ptr<float>());
-    ctx->save_for_backward({weight, rest, rows.row_ptr, rows.col, rows.encoder_values});
+    at::Tensor input = at::zeros({rows.row_ptr.numel() - 1, n_sparse + n_rest}, weight.options());
+    csr_scatter_into(csr_view(rows), input.data_ptr<float>(), n_sparse + n_rest);
+    if (n_rest > 0) input.narrow(1, n_sparse, n_rest).copy_(rest);
+    ctx->save_for_backward({weight, input});
     ctx->saved_data["n_sparse"] = n_sparse;
-    return out;
+    return at::addmm(bias, input, weight.t());
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor& weight = saved[0];
-    const at::Tensor& rest = saved[1];
+    const at::Tensor& input = saved[1];
     const int64_t n_sparse = ctx->saved_data["n_sparse"].toInt();
-    const at::Tensor g = grad_output[0].contiguous();
-    SparseRows rows;
-    rows.row_ptr = saved[2];
-    rows.col = saved[3];
-    rows.encoder_values = saved[4];
-    rows.n_features = n_sparse;
-    at::Tensor grad_wt = at::empty({n_sparse, g.size(1)}, g.options());
-    csr_transpose_times_dense(csr_view(rows), g.data_ptr<float>(), g.size(1), grad_wt.data_ptr<float>());
-    at::Tensor grad_weight = at::empty(weight.sizes(), g.options());
-    transpose_into(grad_wt.data_ptr<float>(), n_sparse, g.size(1), g.size(1), grad_weight.data_ptr<float>(),
-                   weight.size(1));
+    const int64_t n_rest = input.size(1) - n_sparse;
+    const at::Tensor& g = grad_output[0];
     at::Tensor grad_rest;
-    const int64_t n_rest = rest.size(1);
-    if (n_rest > 0) {
-      grad_weight.narrow(1, n_sparse, n_rest).copy_(at::mm(g.t(), rest));
-      grad_rest = at::mm(g, weight.narrow(1, n_sparse, n_rest));
-    }
-    return {grad_weight, g.sum(0), grad_rest, at::Tensor()};
+    if (n_rest > 0) grad_rest = at::mm(g, weight.narrow(1, n_sparse, n_rest));
+    return {at::mm(g.t(), input), g.sum(0), grad_rest, at::Tensor()};
   }
 
  private:
