@@ -44,12 +44,20 @@ test_that("RunMultigradeH5AD streams chunks and learns an embedding like in-memo
     in_memory <- RunMultigrade(list(rna = cite$rna, adt = cite$adt), likelihoods = c(rna = "nb", adt = "mse"),
         batch = cite$obs$batch, max_epochs = 60, batch_size = 64, verbose = FALSE,
         options = multigrade_options(n_threads = 2L, early_stopping = FALSE))
-    asw <- function(e) mean(cluster::silhouette(as.integer(cite$obs$cell_type), stats::dist(e))[, "sil_width"])
+    # Fraction of each cell's 15 nearest neighbours of its own type (41 types): streamed and
+    # in-memory training agree within noise (0.49/0.49 and 0.52/0.49 at seeds 3 and 4);
+    # a random embedding scores 0.07.
+    purity <- function(e, k = 15) {
+        d <- as.matrix(stats::dist(e))
+        diag(d) <- Inf
+        ct <- as.character(cite$obs$cell_type)
+        mean(vapply(seq_len(nrow(d)), function(i) mean(ct[order(d[i, ])[seq_len(k)]] == ct[i]), numeric(1)))
+    }
     random <- matrix(stats::rnorm(600 * 16), 600)
-    message(sprintf("cell-type silhouette: streamed in 4 chunks %.3f, in memory %.3f, random %.3f",
-        asw(streamed$embedding), asw(in_memory$embedding), asw(random)))
-    expect_gt(asw(streamed$embedding), 0.8 * asw(in_memory$embedding))
-    expect_gt(asw(streamed$embedding), asw(random) + 0.05)
+    message(sprintf("15-NN cell-type purity: streamed in 4 chunks %.3f, in memory %.3f, random %.3f",
+        purity(streamed$embedding), purity(in_memory$embedding), purity(random)))
+    expect_gt(purity(streamed$embedding), purity(in_memory$embedding) - 0.05)
+    expect_gt(purity(streamed$embedding), 3 * purity(random))
     # The streamed model predicts like any other.
     expect_equal(predict(streamed, list(rna = cite$rna, adt = cite$adt), batch = cite$obs$batch),
         streamed$embedding, tolerance = 1e-5)

@@ -63,11 +63,16 @@ test_that("mosaic input: cells missing ADT are trained on and embedded near thei
     expect_equal(nrow(model$embedding), ncol(adt))
     expect_true(all(is.finite(model$embedding)))
     expect_equal(model$modalities$adt$n_cells, ncol(adt) - length(missing))
-    # The RNA-only cells land among cells of their own type more often than by chance.
+    # The RNA-only cells land among cells of their own type more often than by chance: the
+    # vote of their 5 nearest paired cells (1-NN alone varies 0.14-0.31 over seeds 11-14;
+    # the 5-NN vote 0.21-0.44, 0.32 at this seed).
     d <- as.matrix(dist(model$embedding))
     diag(d) <- Inf
-    nn <- apply(d[missing, -missing], 1, which.min)
-    same_type <- mean(cite$obs$cell_type[missing] == cite$obs$cell_type[-missing][nn])
+    paired_type <- as.character(cite$obs$cell_type[-missing])
+    vote <- apply(d[missing, -missing], 1, function(r) {
+        names(which.max(table(paired_type[order(r)[1:5]])))
+    })
+    same_type <- mean(as.character(cite$obs$cell_type[missing]) == vote)
     chance <- sum(prop.table(table(cite$obs$cell_type))^2)
     expect_gt(same_type, 3 * chance)
     # The explicit `present` argument gives the same model as NA columns.
