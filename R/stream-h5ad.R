@@ -36,12 +36,8 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
                               continuous = NULL, chunk_size = 50000L, latent_dim = 16L, max_epochs = 20L,
                               batch_size = 256L, lr = 5e-4, device = "auto", seed = NULL, verbose = TRUE,
                               options = multigrade_options()) {
-    if (!inherits(options, "multigrade_options")) mg_abort("{.arg options} must come from {.fn multigrade_options}.")
+    check_training_arguments(options, latent_dim, max_epochs, lr, batch_size, min_epochs = 1)
     check_count(chunk_size, min = 2)
-    check_count(latent_dim)
-    check_count(max_epochs)
-    check_count(batch_size, min = 2)
-    check_number(lr, min = 0)
     device <- resolve_device(device)
     seed <- draw_seed(seed)
     source <- open_h5ad_source(files, layers)
@@ -68,8 +64,9 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
     options$n_epochs_kl_warmup <- n_chunks * (options$n_epochs_kl_warmup %||% max(max_epochs %/% 3L, 1L))
     model_config <- core_model_config(data, skeleton$likelihoods, latent_dim, options)
     train_config <- core_train_config(data, max_epochs * n_chunks, batch_size, lr, seed, options)
-    fit <- fit_streaming(data, chunks, chunk_data, model_config, train_config, max_epochs, device,
-        options$n_threads, verbose)
+    fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose,
+        epoch_runner = chunk_epochs(chunks, chunk_data), n_epochs = max_epochs, restore_best = FALSE,
+        announce = FALSE)
     model <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
     model$cells <- rownames(source$obs)
     model$validation_cells <- character(0)
@@ -79,29 +76,20 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
     model
 }
 
-# Epochs of chunk passes: each epoch visits every chunk once, in random order.
-fit_streaming <- function(first_data, chunks, chunk_data, model_config, train_config, max_epochs, device,
-                          n_threads, verbose) {
-    session <- mg_trainer_new(model_config, train_config, core_data(first_data), device, n_threads)
-    on.exit(mg_trainer_close(session), add = TRUE)
-    progress <- training_progress(max_epochs, verbose)
-    started <- proc.time()[["elapsed"]]
-    loaded <- 1L
-    next_epoch <- function() {
-        passes <- lapply(sample.int(length(chunks)), function(k) {
-            if (k != loaded) mg_trainer_set_data(session, core_data(chunk_data(chunks[[k]])))
-            loaded <<- k
-            mg_trainer_epoch(session)
-        })
-        combine_passes(passes)
+# Epochs of chunk passes: each epoch visits every chunk once, in random order, loading it
+# into the session (the first chunk is loaded when the session starts).
+chunk_epochs <- function(chunks, chunk_data) {
+    function(session) {
+        loaded <- 1L
+        function() {
+            passes <- lapply(sample.int(length(chunks)), function(k) {
+                if (k != loaded) mg_trainer_set_data(session, core_data(chunk_data(chunks[[k]])))
+                loaded <<- k
+                mg_trainer_epoch(session)
+            })
+            combine_passes(passes)
+        }
     }
-    run <- run_epochs(next_epoch, max_epochs, progress)
-    result <- mg_trainer_result(session, restore_best = FALSE)
-    history <- history_frame(run$history)
-    seconds <- proc.time()[["elapsed"]] - started
-    report_training(history, seconds, verbose)
-    list(weights = result$weights, validation_cells = integer(0), n_trainable = result$n_trainable,
-        history = history, seconds = seconds, interrupted = run$interrupted)
 }
 
 # One epoch's statistics from its chunk passes: losses weighted by cells, times summed.

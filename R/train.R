@@ -69,13 +69,7 @@ RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on
                                device = "auto", seed = NULL, verbose = TRUE,
                                options = multigrade_options(), ...) {
     check_dots_empty(list(...))
-    if (!inherits(options, "multigrade_options")) {
-        mg_abort("{.arg options} must come from {.fn multigrade_options}.")
-    }
-    check_count(latent_dim)
-    check_count(max_epochs, min = 0)
-    check_count(batch_size, min = 2)
-    check_number(lr, min = 0)
+    check_training_arguments(options, latent_dim, max_epochs, lr, batch_size)
     device <- resolve_device(device)
     seed <- draw_seed(seed)
     data <- prepare_data(x, likelihoods = likelihoods, batch = batch, continuous = continuous,
@@ -91,24 +85,39 @@ RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on
 # The epoch loop lives in R so that progress and interrupts are R-native; each epoch
 # is one call into C++ that runs every step of that epoch.
 # With `reference` (weights of a trained model), only the rows that new covariate levels
-# added learn (query mapping).
-# With `mil` (end-to-end MultiMIL, see mil-end-to-end.R), a MIL head trains with the VAE.
+# added learn (query mapping). With `mil` (end-to-end MultiMIL, see mil-end-to-end.R), a MIL
+# head trains with the VAE. `epoch_runner(session)` gives the function that runs one epoch
+# (streaming passes several chunks per epoch, and `data` is only its first chunk, so it
+# announces itself), `n_epochs` how many the progress bar shows.
 fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL,
-                      mil = NULL) {
+                      mil = NULL, epoch_runner = function(session) function() mg_trainer_epoch(session),
+                      n_epochs = train_config$max_epochs, restore_best = TRUE, announce = TRUE) {
     mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}, device {.val {device}}, {n_threads} thread{?s}."),
-        verbose)
+        verbose && announce)
     session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference, mil)
     on.exit(mg_trainer_close(session), add = TRUE)
-    progress <- training_progress(train_config$max_epochs, verbose)
+    progress <- training_progress(n_epochs, verbose)
     started <- proc.time()[["elapsed"]]
-    run <- run_epochs(function() mg_trainer_epoch(session), train_config$max_epochs, progress)
-    result <- mg_trainer_result(session, restore_best = TRUE)
+    run <- run_epochs(epoch_runner(session), n_epochs, progress)
+    result <- mg_trainer_result(session, restore_best = restore_best)
     history <- history_frame(run$history)
     seconds <- proc.time()[["elapsed"]] - started
     report_training(history, seconds, verbose)
     list(weights = result$weights, validation_cells = result$validation_cells,
         n_trainable = result$n_trainable, mil_weights = result$mil_weights, history = history, seconds = seconds,
         interrupted = run$interrupted)
+}
+
+# The arguments every VAE training entry point validates alike.
+check_training_arguments <- function(options, latent_dim, max_epochs, lr, batch_size = NULL, min_epochs = 0,
+                                     call = rlang::caller_env()) {
+    if (!inherits(options, "multigrade_options")) {
+        mg_abort("{.arg options} must come from {.fn multigrade_options}.", call = call)
+    }
+    check_count(latent_dim, call = call)
+    check_count(max_epochs, min = min_epochs, call = call)
+    if (!is.null(batch_size)) check_count(batch_size, min = 2, call = call)
+    check_number(lr, min = 0, call = call)
 }
 
 # Calls `next_epoch()` (one epoch in C++) until it reports `finished`, the epochs run out

@@ -18,9 +18,7 @@ JointMil::JointMil(const MilSetup& setup, int64_t n_cells, const at::Device& dev
       coef_(setup.coef) {
   if (setup.target == nullptr || train_samples_.empty())
     throw std::invalid_argument("end-to-end MIL needs a target per sample and training samples");
-  targets_.target.assign(setup.target, setup.target + setup.n_samples);
-  targets_.class_weights = setup.train.class_weights;
-  targets_.weighted = setup.model.task != MilTask::regression && !setup.train.class_weights.empty();
+  targets_ = bag_targets(setup.model, setup.train, setup.target, setup.n_samples);
   optimizer_ = std::make_unique<FlatAdamW>(net_.params().flat(), net_.params().flat_grad(), settings);
 }
 
@@ -40,12 +38,8 @@ CellSplit JointMil::cell_split() const {
 }
 
 std::vector<BagBatch> JointMil::epoch_batches(std::mt19937_64& rng) const {
-  const std::vector<Bag> bags = training_bags(cells_of_sample_, train_samples_, bag_size_, rng);
-  std::vector<BagBatch> out;
-  for (size_t first = 0; first < bags.size(); first += static_cast<size_t>(bags_per_step_))
-    out.push_back(bag_batch(bags, first, std::min(bags.size(), first + static_cast<size_t>(bags_per_step_)),
-                            targets_, device_));
-  return out;
+  return step_batches(training_bags(cells_of_sample_, train_samples_, bag_size_, rng), bags_per_step_, targets_,
+                      device_);
 }
 
 at::Tensor JointMil::loss(const at::Tensor& z, const BagBatch& batch) const {

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 namespace multigrade {
 
 namespace {
@@ -13,6 +15,14 @@ at::Tensor device_copy(const std::vector<T>& values, at::ScalarType type, const 
       .to(device);
 }
 }  // namespace
+
+BagTargets bag_targets(const MilConfig& model, const MilTrainConfig& train, const double* target, int64_t n_samples) {
+  BagTargets out;
+  out.target.assign(target, target + n_samples);
+  out.class_weights = train.class_weights;
+  out.weighted = model.task != MilTask::regression && !train.class_weights.empty();
+  return out;
+}
 
 BagBatch bag_batch(const std::vector<Bag>& bags, size_t first, size_t last, const BagTargets& targets,
                    const at::Device& device) {
@@ -31,6 +41,15 @@ BagBatch bag_batch(const std::vector<Bag>& bags, size_t first, size_t last, cons
   out.bag = device_copy(bag, at::kLong, device);
   out.target = device_copy(y, at::kFloat, device);
   out.weight = device_copy(w, at::kFloat, device);
+  return out;
+}
+
+std::vector<BagBatch> step_batches(const std::vector<Bag>& bags, int64_t bags_per_step, const BagTargets& targets,
+                                   const at::Device& device) {
+  const auto step = static_cast<size_t>(bags_per_step);
+  std::vector<BagBatch> out;
+  for (size_t first = 0; first < bags.size(); first += step)
+    out.push_back(bag_batch(bags, first, std::min(bags.size(), first + step), targets, device));
   return out;
 }
 

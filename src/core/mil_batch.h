@@ -27,8 +27,15 @@ struct BagTargets {
   bool weighted = false;  // classification / ordinal with class weights
 };
 
+// The targets of `n_samples` samples, weighted by class for classification and ordinal tasks.
+BagTargets bag_targets(const MilConfig& model, const MilTrainConfig& train, const double* target, int64_t n_samples);
+
 BagBatch bag_batch(const std::vector<Bag>& bags, size_t first, size_t last, const BagTargets& targets,
                    const at::Device& device);
+
+// An epoch's optimiser steps: `bags` taken `bags_per_step` at a time.
+std::vector<BagBatch> step_batches(const std::vector<Bag>& bags, int64_t bags_per_step, const BagTargets& targets,
+                                   const at::Device& device);
 
 // Class-weighted mean of the per-bag losses.
 at::Tensor weighted_bag_loss(const MilNet& net, const at::Tensor& output, const BagBatch& batch);

@@ -71,9 +71,7 @@ struct MilTrainer::Impl {
     if (train_samples.empty()) throw std::invalid_argument("MIL training needs at least one training sample");
     embedding = embedding_tensor(data, device);
     cells_of_sample = cells_by_sample(data.sample, data.n_cells, data.n_samples);
-    targets.target.assign(data.target, data.target + data.n_samples);
-    targets.class_weights = tc.class_weights;
-    targets.weighted = mc.task != MilTask::regression && !tc.class_weights.empty();
+    targets = bag_targets(mc, tc, data.target, data.n_samples);
     AdamWSettings s;
     s.lr = tc.lr;
     s.weight_decay = tc.weight_decay;
@@ -94,10 +92,9 @@ struct MilTrainer::Impl {
     stats.epoch = epoch + 1;
     at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
     int64_t n_steps = 0;
-    const std::vector<Bag> bags = training_bags(cells_of_sample, train_samples, config.bag_size, rng);
-    for (size_t first = 0; first < bags.size(); first += static_cast<size_t>(config.bags_per_step)) {
-      const size_t last = std::min(bags.size(), first + static_cast<size_t>(config.bags_per_step));
-      const BagBatch b = bag_batch(bags, first, last, targets, device);
+    for (const BagBatch& b :
+         step_batches(training_bags(cells_of_sample, train_samples, config.bag_size, rng), config.bags_per_step,
+                      targets, device)) {
       const at::Tensor loss = weighted_bag_loss(net, forward(b, /*train=*/true).output, b);
       loss.backward();
       optimizer->step();

@@ -111,20 +111,20 @@ struct Trainer::Impl {
       }
       const Batch batch = data.batch(batches[k], device);
       const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/true);
-      at::Tensor total = terms.total;
-      at::Tensor mil_loss = at::zeros({}, options);
+      at::Tensor mil_loss;
       if (mil) {
         mil_loss = mil->loss(terms.z, bags[k]);
-        total = total + mil->coef() * mil_loss;
+        (terms.total + mil->coef() * mil_loss).backward();
+        mil->step();
+      } else {
+        terms.total.backward();
       }
-      total.backward();
       optimizer->step();
-      if (mil) mil->step();
       at::NoGradGuard no_grad;
       sums.narrow(0, 0, 4).add_(at::stack({terms.total.detach() * static_cast<double>(batch.size),
                                            terms.reconstruction.detach().sum(), terms.kl.detach().sum(),
                                            terms.integration.detach()}));
-      sums.narrow(0, 6, 1).add_(mil_loss.detach());
+      if (mil) sums.narrow(0, 6, 1).add_(mil_loss.detach());
       stats.cells_seen += batch.size;
       ++n_batches;
     }
