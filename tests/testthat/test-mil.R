@@ -74,6 +74,16 @@ test_that("MultiMIL predicts held-out samples of another donor and its attention
     expect_equal(as.numeric(sums), rep(1, length(sums)), tolerance = 1e-5)
     expect_equal(sort(names(out$attention)), sort(rownames(cohorts$test$embedding)))
     expect_equal(rowSums(as.matrix(out$samples[, c("prob.control", "prob.disease")])), rep(1, 12), tolerance = 1e-5)
+    # Plain (ungated) attention finds the planted cell type too; "mean" pooling has no
+    # attention to rank by: uniform within each sample.
+    plain <- RunMultiMIL(cohorts$train$embedding, sample = cohorts$train$sample, label = cohorts$train$label,
+        scoring = "attention", max_epochs = 100, seed = 3, verbose = FALSE)
+    plain_out <- PredictSamples(cohorts$test$embedding, plain, sample = cohorts$test$sample)
+    expect_gte(mean(as.character(plain_out$samples$predicted) == truth), 0.9)
+    expect_gt(top_target_fraction(plain_out$attention, cohorts$test), 0.7)
+    pooled <- RunMultiMIL(cohorts$train$embedding, sample = cohorts$train$sample, label = cohorts$train$label,
+        scoring = "mean", max_epochs = 5, seed = 3, verbose = FALSE)
+    expect_equal(unname(pooled$relative_attention), rep(1, nrow(cohorts$train$embedding)), tolerance = 1e-5)
 })
 
 test_that("outputs are keyed by cell and sample names, not by row order", {
