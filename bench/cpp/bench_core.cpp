@@ -6,12 +6,16 @@
 //              [--genes G] [--peaks P] [--donors D] [--library L (mean RNA counts per cell)]
 //              [--query-cells Q (default 10000; 0 skips mapping)]
 //              [--mil-cells M (default 256000; 0 skips MIL)] [--mil-epochs K (default 3)]
+//              [--profile FILE (LibTorch profiler trace of the timed training epochs, chrome format)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
 #include <string>
+
+#include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "api.h"
 #include "bench_mil.h"
@@ -28,6 +32,7 @@ struct Args {
   int64_t query_cells = 10000;
   int64_t mil_cells = 256000;
   int mil_epochs = 3;
+  std::string profile;
 };
 
 Args parse(int argc, char** argv) {
@@ -47,6 +52,7 @@ Args parse(int argc, char** argv) {
     else if (key == "--query-cells") a.query_cells = std::atoll(v);
     else if (key == "--mil-cells") a.mil_cells = std::atoll(v);
     else if (key == "--mil-epochs") a.mil_epochs = std::atoi(v);
+    else if (key == "--profile") a.profile = v;
     else {
       std::fprintf(stderr, "unknown argument %s\n", key.c_str());
       std::exit(2);
@@ -165,7 +171,10 @@ int main(int argc, char** argv) {
     const double setup_s = seconds_since(t0);
     double timed_s = 0;
     int64_t timed_cells = 0;
+    std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
     for (int e = 0; e < args.epochs && !trainer.finished(); ++e) {
+      if (e == 1 && !args.profile.empty())
+        profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(args.profile);
       const auto stats = trainer.run_epoch(nullptr);
       std::printf("{\"task\":\"epoch\",\"epoch\":%d,\"loss\":%.4f,\"seconds\":%.3f,\"cells_per_s\":%.0f}\n",
                   stats.epoch, stats.train_loss, stats.seconds, stats.cells_seen / stats.seconds);
@@ -174,6 +183,7 @@ int main(int argc, char** argv) {
         timed_cells += stats.cells_seen;
       }
     }
+    profiler.reset();  // writes the trace
     const double train_rate = timed_cells / timed_s;
     std::printf("{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
                 "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"libtorch\":\"%s\",\"setup_s\":%.2f,"

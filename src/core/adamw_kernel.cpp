@@ -1,6 +1,7 @@
 #include "adamw_kernel.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/record_function.h>
 
 #include "simd_math.h"
 
@@ -42,6 +43,7 @@ void adamw_range(float* p, float* g, float* m, float* v, int64_t begin, int64_t 
 
 void adamw_step_cpu(float* params, float* grads, float* exp_avg, float* exp_avg_sq, int64_t n,
                     const AdamWCoefficients& c) {
+  RECORD_FUNCTION("multigrade::adamw_step_cpu", std::vector<c10::IValue>());  // named in profiler traces
   at::parallel_for(0, n, 1 << 16, [&](int64_t begin, int64_t end) {
     adamw_range(params, grads, exp_avg, exp_avg_sq, begin, end, c);
   });

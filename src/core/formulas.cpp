@@ -92,7 +92,7 @@ double max_relative_error(const at::Tensor& fast, const at::Tensor& reference) {
 // Counts like real data: mostly zeros, small integers, a few large and non-integer values.
 at::Tensor random_counts(int64_t rows, int64_t features) {
   const at::Tensor u = at::rand({rows, features}, at::kDouble);
-  const at::Tensor small = at::randint(1, 6, {rows, features}, at::kDouble);
+  const at::Tensor small = at::randint(1, 17, {rows, features}, at::kDouble);  // table and short sums
   const at::Tensor large = at::randint(17, 400, {rows, features}, at::kDouble);
   at::Tensor x = at::where(u < 0.7, at::zeros_like(u), small);
   x = at::where(u > 0.97, large, x);
@@ -170,6 +170,35 @@ FusedComparison compare_fused_rbf(int64_t n, uint64_t seed) {
   FusedComparison out;
   out.value_error = max_relative_error(fast, ref);
   out.gradient_error = max_relative_error(fast_dist.grad(), ref_dist.grad());
+  return out;
+}
+
+FusedComparison compare_block_activation(int64_t rows, int64_t width, double p, uint64_t seed) {
+  constexpr double kSlope = 0.01;
+  at::manual_seed(seed);
+  // Shifted and scaled rows, as linear maps produce. Without dropout, one constant row too
+  // (variance 0; its output is 0, which would hide a dropout mask): 0.5 keeps its mean exact
+  // in float, where a mean of 0.7s would leave signs of rounding for LeakyReLU to amplify.
+  at::Tensor x = at::randn({rows, width}, at::kDouble) * 3.0 + 1.5;
+  if (p == 0) x[0].fill_(0.5);
+  const at::Tensor upstream = at::randn({rows, width}, at::kDouble);
+
+  const at::Tensor fast_x = x.to(at::kFloat).requires_grad_(true);
+  const at::Tensor fast = block_activation(fast_x, kSlope, p);
+  (fast * upstream.to(at::kFloat)).sum().backward();
+
+  const at::Tensor ref_x = x.clone().requires_grad_(true);
+  const at::Tensor undropped = at::leaky_relu(at::layer_norm(ref_x, {width}, {}, {}, kLayerNormEps), kSlope);
+  // The fused op's mask, read off its output: kept entries are undropped / (1 - p).
+  const at::Tensor kept = p > 0 ? (fast.detach().to(at::kDouble) != 0).to(at::kDouble) : at::ones_like(x);
+  const at::Tensor ref = undropped * kept / (1.0 - p);
+  (ref * upstream).sum().backward();
+
+  FusedComparison out;
+  out.value_error = max_relative_error(fast, ref);
+  out.gradient_error = max_relative_error(fast_x.grad(), ref_x.grad());
+  const double keep_rate = kept.mean().item<double>();
+  out.theta_gradient_error = std::fabs(keep_rate - (1.0 - p));
   return out;
 }
 

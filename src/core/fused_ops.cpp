@@ -6,6 +6,7 @@
 
 #include <mutex>
 
+#include "block_kernel.h"
 #include "dropout_mask.h"
 #include "likelihoods.h"
 #include "nb_kernel.h"
@@ -66,13 +67,13 @@ class FusedNbLoss : public torch::autograd::Function<FusedNbLoss> {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor upstream = grad_output[0].contiguous();
     // The saved buffers belong to this node alone and backward runs once: scale in place.
-    at::Tensor grad_logits = saved[0].mul_(upstream.unsqueeze(1));
-    // Per-group sums of the dispersion gradients as one small matrix product.
+    at::Tensor grad_logits = saved[0];
+    const at::Tensor& grad_log_theta = saved[1];
     const int64_t n_groups = ctx->saved_data["n_groups"].toInt();
-    const at::Tensor weights = n_groups > 1
-                                   ? at::one_hot(saved[2], n_groups).to(upstream.scalar_type()).t() * upstream
-                                   : upstream.unsqueeze(0);
-    at::Tensor grad_table = at::mm(weights, saved[1]);
+    at::Tensor grad_table = at::empty({n_groups, grad_logits.size(1)}, grad_logits.options());
+    nb_loss_backward_cpu(grad_logits.size(0), grad_logits.size(1), upstream.data_ptr<float>(),
+                         n_groups > 1 ? saved[2].data_ptr<int64_t>() : nullptr, n_groups, grad_logits.data_ptr<float>(),
+                         grad_log_theta.data_ptr<float>(), grad_table.data_ptr<float>());
     return {grad_logits, grad_table, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
@@ -144,6 +145,50 @@ uint64_t draw_seed_from_default_generator() {
   return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
 }
 
+at::Tensor dropout_mask_like(const at::Tensor& x, double p) {
+  at::Tensor mask = at::empty(x.sizes(), x.options().requires_grad(false));
+  dropout_mask_cpu(mask.data_ptr<float>(), mask.numel(), p, draw_seed_from_default_generator());
+  return mask;
+}
+
+// One node for LayerNorm -> LeakyReLU -> dropout instead of three (and their temporaries).
+class FusedBlockActivation : public torch::autograd::Function<FusedBlockActivation> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, double slope, double p) {
+    const at::Tensor input = x.contiguous();
+    const at::Tensor mask = p > 0 ? dropout_mask_like(input, p) : at::Tensor();
+    at::Tensor y = at::empty_like(input);
+    at::Tensor xhat = at::empty_like(input);
+    at::Tensor rstd = at::empty({input.size(0)}, input.options());
+    block_forward_cpu(args(input, slope, mask), input.data_ptr<float>(), y.data_ptr<float>(), xhat.data_ptr<float>(),
+                      rstd.data_ptr<float>());
+    ctx->save_for_backward({xhat, rstd, mask.defined() ? mask : at::Tensor()});
+    ctx->saved_data["slope"] = slope;
+    return y;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor& xhat = saved[0];
+    const at::Tensor grad_y = grad_output[0].contiguous();
+    at::Tensor grad_x = at::empty_like(xhat);
+    block_backward_cpu(args(xhat, ctx->saved_data["slope"].toDouble(), saved[2]), grad_y.data_ptr<float>(),
+                       xhat.data_ptr<float>(), saved[1].data_ptr<float>(), grad_x.data_ptr<float>());
+    return {grad_x, at::Tensor(), at::Tensor()};
+  }
+
+ private:
+  static BlockKernelArgs args(const at::Tensor& x, double slope, const at::Tensor& mask) {
+    BlockKernelArgs a;
+    a.n_rows = x.size(0);
+    a.width = x.size(1);
+    a.eps = kLayerNormEps;
+    a.slope = static_cast<float>(slope);
+    a.mask = mask.defined() ? mask.data_ptr<float>() : nullptr;
+    return a;
+  }
+};
+
 }  // namespace
 
 at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor& logits,
@@ -170,9 +215,13 @@ at::Tensor sparse_affine(const SparseRows& rows, const at::Tensor& weight, const
 at::Tensor dropout(const at::Tensor& x, double p) {
   if (p <= 0) return x;
   if (!x.is_cpu()) return at::dropout(x, p, /*train=*/true);
-  at::Tensor mask = at::empty(x.sizes(), x.options().requires_grad(false));
-  dropout_mask_cpu(mask.data_ptr<float>(), mask.numel(), p, draw_seed_from_default_generator());
-  return x * mask;
+  return x * dropout_mask_like(x, p);
+}
+
+at::Tensor block_activation(const at::Tensor& x, double slope, double p) {
+  if (x.is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 2) return FusedBlockActivation::apply(x, slope, p);
+  const at::Tensor h = at::leaky_relu(at::layer_norm(x, {x.size(1)}, {}, {}, kLayerNormEps), slope);
+  return dropout(h, p);
 }
 
 }  // namespace multigrade

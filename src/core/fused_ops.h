@@ -1,6 +1,6 @@
 // Tensor-level operations with fast CPU paths: each is one autograd node whose CPU kernel
 // computes the value and its analytic gradient together (nb_kernel, rbf_kernel,
-// dropout_mask); other devices use the equivalent composition of ATen ops.
+// block_kernel, dropout_mask); other devices use the equivalent composition of ATen ops.
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -28,5 +28,11 @@ at::Tensor multi_scale_rbf(const at::Tensor& dist, const std::vector<double>& ga
 
 // Inverted dropout (drop with probability p, scale the rest by 1 / (1 - p)).
 at::Tensor dropout(const at::Tensor& x, double p);
+
+constexpr double kLayerNormEps = 1e-5;
+
+// The activation after each FC block's linear map: LayerNorm over the last dimension without
+// affine parameters, LeakyReLU with `slope`, then dropout with probability p (0: none).
+at::Tensor block_activation(const at::Tensor& x, double slope, double p);
 
 }  // namespace multigrade

@@ -29,6 +29,12 @@ struct NbKernelArgs {
 
 void nb_loss_cpu(const NbKernelArgs& args);
 
+// Backward of sum_r upstream[r] * nll[r] from nb_loss_cpu's per-row gradients, in one pass:
+// grad_logits rows are scaled by upstream in place, and grad_table (n_groups x n_features,
+// overwritten) gets the upstream-weighted sums of grad_log_theta rows by group.
+void nb_loss_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
+                          int64_t n_groups, float* grad_logits, const float* grad_log_theta, float* grad_table);
+
 // lgamma(x + theta) - lgamma(theta) and digamma(x + theta) - digamma(theta) for x > 0.
 // Exposed for tests.
 void nb_count_terms(double x, double theta, double log_theta, double* lgamma_diff, double* digamma_diff);

@@ -86,10 +86,7 @@ at::Tensor MultigradeNet::linear(const Linear& layer, const at::Tensor& x) const
 }
 
 at::Tensor MultigradeNet::activate(at::Tensor x, bool train) const {
-  x = at::layer_norm(x, {x.size(1)}, {}, {}, 1e-5);
-  x = at::leaky_relu(x, config_.leaky_slope);
-  if (config_.dropout > 0 && train) x = dropout(x, config_.dropout);
-  return x;
+  return block_activation(x, config_.leaky_slope, train ? config_.dropout : 0.0);
 }
 
 at::Tensor MultigradeNet::run_trunk(const std::vector<Linear>& trunk, at::Tensor x, bool train, size_t first) const {

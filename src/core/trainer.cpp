@@ -1,6 +1,7 @@
 // Trainer: whole epochs in C++ (no host synchronisation inside a step), early stopping on
 // the validation reconstruction loss with restore of the best weights, NaN rollback.
 #include <ATen/ATen.h>
+#include <ATen/record_function.h>
 
 #include <chrono>
 #include <cmath>
@@ -109,17 +110,32 @@ struct Trainer::Impl {
         stats.interrupted = true;
         break;
       }
-      const Batch batch = data.batch(batches[k], device);
-      const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/true);
-      at::Tensor mil_loss;
-      if (mil) {
-        mil_loss = mil->loss(terms.z, bags[k]);
-        (terms.total + mil->coef() * mil_loss).backward();
-        mil->step();
-      } else {
-        terms.total.backward();
+      // Named scopes show the phases of a step in profiler traces (bench_core --profile).
+      Batch batch;
+      {
+        RECORD_FUNCTION("multigrade::gather_batch", std::vector<c10::IValue>());
+        batch = data.batch(batches[k], device);
       }
-      optimizer->step();
+      LossTerms terms;
+      {
+        RECORD_FUNCTION("multigrade::forward", std::vector<c10::IValue>());
+        terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/true);
+      }
+      at::Tensor mil_loss;
+      {
+        RECORD_FUNCTION("multigrade::backward", std::vector<c10::IValue>());
+        if (mil) {
+          mil_loss = mil->loss(terms.z, bags[k]);
+          (terms.total + mil->coef() * mil_loss).backward();
+          mil->step();
+        } else {
+          terms.total.backward();
+        }
+      }
+      {
+        RECORD_FUNCTION("multigrade::optimizer_step", std::vector<c10::IValue>());
+        optimizer->step();
+      }
       at::NoGradGuard no_grad;
       sums.narrow(0, 0, 4).add_(at::stack({terms.total.detach() * static_cast<double>(batch.size),
                                            terms.reconstruction.detach().sum(), terms.kl.detach().sum(),

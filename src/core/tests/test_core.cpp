@@ -83,13 +83,17 @@ void test_mmd() {
 
 void test_fused_kernels() {
   // Feature counts that are and are not multiples of the vector width; one and several groups.
-  for (int64_t features : {64, 203}) {
-    for (int64_t groups : {1, 3}) {
-      const auto c = multigrade::formulas::compare_fused_nb(37, features, groups, 11);
-      const std::string what = " (" + std::to_string(features) + " features, " + std::to_string(groups) + " groups)";
-      check(c.value_error < 1e-4, "fused nb loss matches the reference" + what);
-      check(c.gradient_error < 1e-4, "fused nb gradient (logits) matches autograd" + what);
-      check(c.theta_gradient_error < 1e-4, "fused nb gradient (dispersion) matches autograd" + what);
+  // 37 rows take the count terms per non-zero; 200 rows, from the per-call table.
+  for (int64_t rows : {37, 200}) {
+    for (int64_t features : {64, 203}) {
+      for (int64_t groups : {1, 3}) {
+        const auto c = multigrade::formulas::compare_fused_nb(rows, features, groups, 11);
+        const std::string what = " (" + std::to_string(rows) + " rows, " + std::to_string(features) + " features, " +
+                                 std::to_string(groups) + " groups)";
+        check(c.value_error < 1e-4, "fused nb loss matches the reference" + what);
+        check(c.gradient_error < 1e-4, "fused nb gradient (logits) matches autograd" + what);
+        check(c.theta_gradient_error < 1e-4, "fused nb gradient (dispersion) matches autograd" + what);
+      }
     }
   }
   for (int64_t n_rest : {0, 16}) {
@@ -101,6 +105,15 @@ void test_fused_kernels() {
   const auto rbf = multigrade::formulas::compare_fused_rbf(1003, 5);
   check(rbf.value_error < 1e-5, "fused multi-scale kernel matches the reference");
   check(rbf.gradient_error < 1e-4, "fused multi-scale kernel derivative matches autograd");
+  for (double p : {0.0, 0.2}) {
+    for (int64_t width : {128, 37}) {
+      const auto block = multigrade::formulas::compare_block_activation(300, width, p, 6);
+      const std::string what = " (width " + std::to_string(width) + ", dropout " + std::to_string(p) + ")";
+      check(block.value_error < 1e-5, "fused layer norm + leaky relu + dropout matches ATen" + what);
+      check(block.gradient_error < 1e-4, "fused block activation gradient matches autograd" + what);
+      check(block.theta_gradient_error < 0.02, "fused block activation keeps 1 - p of the entries" + what);
+    }
+  }
   const auto mask = multigrade::formulas::dropout_mask_summary(200000, 0.2, 3);
   check(std::fabs(mask.first - 0.8) < 0.005 && mask.second, "dropout keeps 1 - p and scales by 1 / (1 - p)");
 }
