@@ -19,6 +19,14 @@ at::Tensor kl_standard_normal(const at::Tensor& mu, const at::Tensor& logvar) {
 }
 
 at::Tensor mmd_group_pairs(const at::Tensor& z, const at::Tensor& membership) {
+  if (z.is_cpu() && z.scalar_type() == at::kFloat) {
+    const at::Tensor codes = group_codes(membership);
+    if (codes.defined()) return group_mmd(z, codes, membership.size(1), kernel_gammas());
+  }
+  return mmd_from_kernel_matrix(z, membership);
+}
+
+at::Tensor mmd_from_kernel_matrix(const at::Tensor& z, const at::Tensor& membership) {
   const at::Tensor sq = z.pow(2).sum(1, /*keepdim=*/true);
   const at::Tensor dist = at::clamp_min(sq + sq.t() - 2.0 * at::mm(z, z.t()), 0.0);
   const at::Tensor kernel = multi_scale_rbf(dist, kernel_gammas());

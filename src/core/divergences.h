@@ -18,6 +18,11 @@ const std::vector<double>& kernel_gammas();
 // `membership` is N x G with 0/1 weights (a cell may belong to no group); pairs where a
 // group has fewer than two cells contribute 0. One kernel matrix serves all pairs, with
 // no data-dependent shapes or host synchronisation.
+// On the CPU with one group per cell it runs as one fused node (fused_ops.h); elsewhere as
+// the composition below.
 at::Tensor mmd_group_pairs(const at::Tensor& z, const at::Tensor& membership);
+
+// The same through the N x N kernel matrix and ATen ops (any device, any 0/1 membership).
+at::Tensor mmd_from_kernel_matrix(const at::Tensor& z, const at::Tensor& membership);
 
 }  // namespace multigrade

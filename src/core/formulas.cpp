@@ -173,6 +173,29 @@ FusedComparison compare_fused_rbf(int64_t n, uint64_t seed) {
   return out;
 }
 
+FusedComparison compare_group_mmd(int64_t n, int64_t d, int64_t n_groups, uint64_t seed) {
+  at::manual_seed(seed);
+  const at::Tensor z = at::randn({n, d}, at::kDouble) * 0.7;
+  at::Tensor code = at::randint(0, n_groups, {n}, at::kLong);
+  code.narrow(0, 0, 3).fill_(-1);  // in no group
+  code[3] = n_groups;              // the only cell of the last group: fewer than two cells
+  const at::Tensor membership =
+      at::one_hot(at::clamp_min(code, 0), n_groups + 1).to(at::kDouble) * (code >= 0).to(at::kDouble).unsqueeze(1);
+  const at::Tensor upstream = at::scalar_tensor(1.7, at::kDouble);
+
+  const at::Tensor ref_z = z.clone().requires_grad_(true);
+  const at::Tensor ref = mmd_from_kernel_matrix(ref_z, membership);
+  (ref * upstream).backward();
+  const at::Tensor fast_z = z.to(at::kFloat).requires_grad_(true);
+  const at::Tensor fast = mmd_group_pairs(fast_z, membership.to(at::kFloat));
+  (fast * upstream.to(at::kFloat)).backward();
+
+  FusedComparison out;
+  out.value_error = std::fabs(fast.item<double>() - ref.item<double>()) / (std::fabs(ref.item<double>()) + 1e-12);
+  out.gradient_error = max_relative_error(fast_z.grad(), ref_z.grad());
+  return out;
+}
+
 FusedComparison compare_block_activation(int64_t rows, int64_t width, double p, uint64_t seed) {
   constexpr double kSlope = 0.01;
   at::manual_seed(seed);

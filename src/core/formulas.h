@@ -48,6 +48,10 @@ FusedComparison compare_fused_rbf(int64_t n, uint64_t seed);
 // error is that of the covariates' gradient (n_rest > 0).
 FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest,
                                       uint64_t seed);
+// Fused group-pair MMD (float, CPU) against the kernel-matrix composition in double, with
+// cells of no group and a group of one cell; value and gradient in z.
+FusedComparison compare_group_mmd(int64_t n, int64_t d, int64_t n_groups, uint64_t seed);
+
 // Fused block activation (LayerNorm, LeakyReLU, dropout with probability p) against the ATen
 // composition in double with the same dropout mask; the third error is the fraction of
 // entries whose dropout pattern is not 0 or 1 / (1 - p) times the undropped value.

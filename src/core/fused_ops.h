@@ -26,6 +26,15 @@ at::Tensor sparse_affine(const SparseRows& rows, const at::Tensor& weight, const
 // mean_g exp(-g * dist) elementwise, differentiable in dist.
 at::Tensor multi_scale_rbf(const at::Tensor& dist, const std::vector<double>& gammas);
 
+// Group codes (int64, -1 for none) of a CPU 0/1 membership matrix with at most one group per
+// row, or an undefined tensor for any other membership.
+at::Tensor group_codes(const at::Tensor& membership);
+
+// The group-pair MMD of divergences.h for CPU float z from group codes, as one node whose
+// kernel sums over cell pairs without a kernel matrix (differentiable in z).
+at::Tensor group_mmd(const at::Tensor& z, const at::Tensor& codes, int64_t n_groups,
+                     const std::vector<double>& gammas);
+
 // Inverted dropout (drop with probability p, scale the rest by 1 / (1 - p)).
 at::Tensor dropout(const at::Tensor& x, double p);
 

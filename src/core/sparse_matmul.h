@@ -13,7 +13,8 @@ struct CsrView {
   const float* values = nullptr;
 };
 
-// Writes A's non-zeros into the zero-filled dense rows of `out` (row r at out + r * stride).
+// Writes A's non-zeros into the zero-filled dense rows of `out` (row r at out + r * stride);
+// with a.values == nullptr, zeros at A's non-zero positions (clearing a scattered buffer).
 void csr_scatter_into(const CsrView& a, float* out, int64_t stride);
 
 }  // namespace multigrade
