@@ -18,18 +18,13 @@ inline uint64_t mix64(uint64_t z) {
 
 void dropout_mask_cpu(float* mask, int64_t n, double p, uint64_t seed) {
   RECORD_FUNCTION("multigrade::dropout_mask_cpu", std::vector<c10::IValue>());  // named in profiler traces
-  // One hash gives four 16-bit uniforms (p resolved to 2^-16); keep when one falls at or above
-  // p * 2^16. Entry i uses bits [16 (i % 4), 16 (i % 4) + 16) of the hash of i / 4.
-  const auto threshold = static_cast<uint64_t>(p * 65536.0 + 0.5);
+  // Keep when the top 32 bits of the hash fall at or above p * 2^32.
+  const auto threshold = static_cast<uint64_t>(p * 4294967296.0);
   const auto keep = static_cast<float>(1.0 / (1.0 - p));
   const uint64_t base = mix64(seed);
-  const int64_t n_words = (n + 3) / 4;
-  at::parallel_for(0, n_words, 4096, [&](int64_t begin, int64_t end) {
-    for (int64_t w = begin; w < end; ++w) {
-      const uint64_t bits = mix64(base + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(w));
-      for (int64_t q = 0; q < 4 && 4 * w + q < n; ++q)
-        mask[4 * w + q] = ((bits >> (16 * q)) & 0xffff) >= threshold ? keep : 0.0f;
-    }
+  at::parallel_for(0, n, 16384, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      mask[i] = (mix64(base + 0x9e3779b97f4a7c15ULL * static_cast<uint64_t>(i)) >> 32) >= threshold ? keep : 0.0f;
   });
 }
 

@@ -7,7 +7,7 @@
 
 namespace multigrade {
 
-// mask[i] = 0 with probability p (resolved to 2^-16), else 1 / (1 - p).
+// mask[i] = 0 with probability p, else 1 / (1 - p).
 void dropout_mask_cpu(float* mask, int64_t n, double p, uint64_t seed);
 
 }  // namespace multigrade

@@ -71,8 +71,8 @@ class DispersionTerms {
   MULTIGRADE_TARGET_CLONES
   void fill_block(const float* theta_row, int64_t slot, int64_t j0) {
     const int rest = static_cast<int>(std::min<int64_t>(kLanes, n_ - j0));
-    const f8 theta = simd::load_partial(theta_row + j0, rest, 1.0f);
-    simd::store_partial(inverse_theta_.data() + slot * n_ + j0, 1.0f / theta, rest);
+    const f8 theta = simd::load_lanes(theta_row + j0, rest, 1.0f);
+    simd::store_lanes(inverse_theta_.data() + slot * n_ + j0, 1.0f / theta, rest);
     if (count_terms_.empty()) return;
     f8 lg = simd::splat(0.0f), dg = simd::splat(0.0f);
     float lg_lanes[kLanes], dg_lanes[kLanes];
@@ -99,10 +99,9 @@ class DispersionTerms {
 // lgamma and digamma differences for count x of feature j: from the table when it has them.
 MULTIGRADE_SIMD void count_terms(const float* table, int64_t n, int64_t j, float x, double theta, double log_theta,
                                  double* lg, double* dg) {
-  const int xi = static_cast<int>(x);
-  if (table != nullptr && static_cast<unsigned>(xi - 1) < static_cast<unsigned>(kTableCounts) &&
-      static_cast<float>(xi) == x) {
-    const float* pair = table + ((xi - 1) * n + j) * 2;
+  // Range first: converting a count beyond int's range would be undefined.
+  if (table != nullptr && x >= 1.0f && x <= static_cast<float>(kTableCounts) && x == std::floor(x)) {
+    const float* pair = table + ((static_cast<int64_t>(x) - 1) * n + j) * 2;
     *lg = pair[0];
     *dg = pair[1];
     return;
@@ -164,19 +163,11 @@ MULTIGRADE_SIMD void store_zero_count_grads(const ZeroCountTerms& t, f8 th, floa
                                               int64_t j, int rest) {
   const f8 mu_inv = t.mu_inv;
   const f8 glt0 = th * t.l1p - mu_inv;  // d(-log p)/d log theta at x = 0
-  if (rest == simd::kLanes) {
-    simd::store(gl + j, mu_inv);  // -r at x = 0
-    simd::store(glt + j, glt0);
-    simd::store(s.p.data() + j, t.p);
-    simd::store(s.l1p.data() + j, t.l1p);
-    simd::store(s.inv.data() + j, t.inv);
-  } else {
-    simd::store_partial(gl + j, mu_inv, rest);
-    simd::store_partial(glt + j, glt0, rest);
-    simd::store_partial(s.p.data() + j, t.p, rest);
-    simd::store_partial(s.l1p.data() + j, t.l1p, rest);
-    simd::store_partial(s.inv.data() + j, t.inv, rest);
-  }
+  simd::store_lanes(gl + j, mu_inv, rest);  // -r at x = 0
+  simd::store_lanes(glt + j, glt0, rest);
+  simd::store_lanes(s.p.data() + j, t.p, rest);
+  simd::store_lanes(s.l1p.data() + j, t.l1p, rest);
+  simd::store_lanes(s.inv.data() + j, t.inv, rest);
 }
 
 MULTIGRADE_TARGET_CLONES

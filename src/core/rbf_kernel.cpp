@@ -66,42 +66,43 @@ std::vector<float> pair_weights(const int64_t* group, int64_t n, int64_t n_group
   return c;
 }
 
-MULTIGRADE_SIMD f8 load_lanes(const float* p, int rest, float fill) {
-  return rest == simd::kLanes ? simd::load(p) : simd::load_partial(p, rest, fill);
-}
-
-// Row i against all cells (zt: d x n, transposed), eight at a time: adds the row's loss terms
-// and, when grad_row is set, writes 4 sum_k s_ik (z_i - z_k) with s_ik = c[g_i][g_k] k'(d_ik)
-// (each unordered pair counts twice; d_ik = |z_i - z_k|^2). The differences are summed as
-// such: z_i sum_k s_ik - sum_k s_ik z_k would cancel catastrophically, since k'(0) is about
-// -6e4 at the reference's bandwidths. grad_lanes: d x 8 floats of scratch.
+// Row i against the cells after it (zt: d x n, transposed), eight at a time: returns the
+// row's loss terms over unordered pairs (each counted twice; the diagonal is the caller's) and,
+// when grad_t is set, adds s_ik (z_i - z_k) to column i and s_ik (z_k - z_i) to column k of
+// grad_t (d x n), with s_ik = c[g_i][g_k] k'(d_ik) and d_ik = |z_i - z_k|^2. Differences are
+// summed as such: z_i sum_k s_ik - sum_k s_ik z_k would cancel catastrophically, since k'(0)
+// is about -6e4 at the reference's bandwidths. grad_lanes: d x 8 floats of scratch.
 MULTIGRADE_TARGET_CLONES
-double group_mmd_row(const float* zt, int64_t n, int64_t d, const float* z_i, const float* weight_of, const float* gammas,
-                     int n_gammas, float* grad_lanes, float* grad_row) {
+double group_mmd_row(const float* zt, int64_t n, int64_t d, int64_t i, const float* weight_of, const float* gammas,
+                     int n_gammas, float* grad_lanes, float* grad_t) {
   const float inv_n = 1.0f / static_cast<float>(n_gammas);
   f8 loss8 = simd::splat(0.0f);
-  if (grad_row != nullptr) std::fill(grad_lanes, grad_lanes + d * simd::kLanes, 0.0f);
-  for (int64_t k = 0; k < n; k += simd::kLanes) {
+  if (grad_t != nullptr) std::fill(grad_lanes, grad_lanes + d * simd::kLanes, 0.0f);
+  for (int64_t k = i + 1; k < n; k += simd::kLanes) {
     const int rest = static_cast<int>(std::min<int64_t>(simd::kLanes, n - k));
     f8 dist = simd::splat(0.0f);
     for (int64_t e = 0; e < d; ++e) {
-      const f8 diff = load_lanes(zt + e * n + k, rest, z_i[e]) - z_i[e];  // padding lanes: 0
+      const float z_ie = zt[e * n + i];
+      const f8 diff = simd::load_lanes(zt + e * n + k, rest, z_ie) - z_ie;  // padding lanes: 0
       dist += diff * diff;
     }
-    const f8 w = load_lanes(weight_of + k, rest, 0.0f);  // padding lanes weigh 0
+    const f8 w = simd::load_lanes(weight_of + k, rest, 0.0f);  // padding lanes weigh 0
     f8 kern, dkern;
     rbf_lanes(dist, gammas, n_gammas, &kern, &dkern);
-    loss8 += w * kern * inv_n;
-    if (grad_row == nullptr) continue;
+    loss8 += w * kern * (2.0f * inv_n);
+    if (grad_t == nullptr) continue;
     const f8 s = w * dkern * inv_n;
     for (int64_t e = 0; e < d; ++e) {
-      float* g = grad_lanes + e * simd::kLanes;
-      const f8 diff = z_i[e] - load_lanes(zt + e * n + k, rest, z_i[e]);
-      simd::store(g, simd::load(g) + s * diff);
+      const float z_ie = zt[e * n + i];
+      const f8 diff = z_ie - simd::load_lanes(zt + e * n + k, rest, z_ie);
+      float* lanes = grad_lanes + e * simd::kLanes;
+      simd::store(lanes, simd::load(lanes) + s * diff);
+      float* column_k = grad_t + e * n + k;
+      simd::store_lanes(column_k, simd::load_lanes(column_k, rest, 0.0f) - s * diff, rest);
     }
   }
-  if (grad_row != nullptr)
-    for (int64_t e = 0; e < d; ++e) grad_row[e] = 4.0f * simd::sum(simd::load(grad_lanes + e * simd::kLanes));
+  if (grad_t != nullptr)
+    for (int64_t e = 0; e < d; ++e) grad_t[e * n + i] += simd::sum(simd::load(grad_lanes + e * simd::kLanes));
   return simd::sum(loss8);
 }
 
@@ -127,20 +128,40 @@ double group_mmd_cpu(const float* z, int64_t n, int64_t d, const int64_t* group,
   std::vector<float> zt(static_cast<size_t>(d * m));
   for (int64_t k = 0; k < m; ++k)
     for (int64_t e = 0; e < d; ++e) zt[e * m + k] = z[members[k] * d + e];
-  if (grad_z != nullptr) std::fill(grad_z, grad_z + n * d, 0.0f);
+  std::vector<float> weight(static_cast<size_t>(m * m));  // c[g_i][g_k]
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t k = 0; k < m; ++k) weight[i * m + k] = c[group[members[i]] * n_groups + group[members[k]]];
 
+  // Each unordered pair once. Task t takes rows t and m - 1 - t, so that tasks weigh the same;
+  // each thread adds its gradient terms into its own d x m buffer.
+  const bool grads = grad_z != nullptr;
+  std::vector<std::vector<float>> grad_t(grads ? static_cast<size_t>(at::get_num_threads()) : 0);
   std::vector<double> row_loss(static_cast<size_t>(m), 0.0);
-  at::parallel_for(0, m, 16, [&](int64_t begin, int64_t end) {
-    std::vector<float> weight_of(static_cast<size_t>(m)), z_i(static_cast<size_t>(d));
+  at::parallel_for(0, (m + 1) / 2, 8, [&](int64_t begin, int64_t end) {
     std::vector<float> grad_lanes(static_cast<size_t>(d * simd::kLanes));
-    for (int64_t i = begin; i < end; ++i) {
-      const float* c_row = c.data() + group[members[i]] * n_groups;
-      for (int64_t k = 0; k < m; ++k) weight_of[k] = c_row[group[members[k]]];
-      for (int64_t e = 0; e < d; ++e) z_i[e] = zt[e * m + i];
-      row_loss[i] = group_mmd_row(zt.data(), m, d, z_i.data(), weight_of.data(), gammas, n_gammas, grad_lanes.data(),
-                                  grad_z != nullptr ? grad_z + members[i] * d : nullptr);
+    float* own = nullptr;
+    if (grads) {
+      std::vector<float>& buffer = grad_t[static_cast<size_t>(at::get_thread_num())];
+      if (buffer.empty()) buffer.assign(static_cast<size_t>(d * m), 0.0f);
+      own = buffer.data();
+    }
+    auto row = [&](int64_t i) {
+      row_loss[i] = weight[i * m + i] + group_mmd_row(zt.data(), m, d, i, weight.data() + i * m, gammas, n_gammas,
+                                                      grad_lanes.data(), own);
+    };
+    for (int64_t t = begin; t < end; ++t) {
+      row(t);
+      if (m - 1 - t != t) row(m - 1 - t);  // the middle row of an odd m comes once
     }
   });
+  if (grads) {
+    std::fill(grad_z, grad_z + n * d, 0.0f);
+    for (const auto& buffer : grad_t) {
+      if (buffer.empty()) continue;
+      for (int64_t k = 0; k < m; ++k)
+        for (int64_t e = 0; e < d; ++e) grad_z[members[k] * d + e] += 4.0f * buffer[e * m + k];
+    }
+  }
   double loss = 0;
   for (double v : row_loss) loss += v;
   return loss;

@@ -55,6 +55,20 @@ MULTIGRADE_SIMD void store_partial(float* p, f8 v, int n) {
   for (int k = 0; k < n; ++k) p[k] = tmp[k];
 }
 
+// The first `rest` lanes at p, through the partial load or store only when rest < 8: loops
+// over rows pay for the small buffer on their last vector alone.
+MULTIGRADE_SIMD f8 load_lanes(const float* p, int rest, float fill) {
+  return rest == kLanes ? load(p) : load_partial(p, rest, fill);
+}
+
+MULTIGRADE_SIMD void store_lanes(float* p, f8 v, int rest) {
+  if (rest == kLanes) {
+    store(p, v);
+  } else {
+    store_partial(p, v, rest);
+  }
+}
+
 MULTIGRADE_SIMD float sum(f8 v) {
   float tmp[kLanes];
   store(tmp, v);
