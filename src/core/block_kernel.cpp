@@ -27,9 +27,6 @@ MULTIGRADE_SIMD double row_sum(const float* v, int64_t n) {
   return s;
 }
 
-// Lanes in the vector at j of a row of n: 8, or fewer in the tail.
-MULTIGRADE_SIMD int lanes_at(int64_t n, int64_t j) { return static_cast<int>(n - j < kLanes ? n - j : kLanes); }
-
 // One row; `mask` is the row's dropout multipliers or nullptr. Rows are short (the hidden
 // width, 128 by default).
 MULTIGRADE_TARGET_CLONES
@@ -38,13 +35,13 @@ void forward_row(int64_t n, float eps, float slope, const float* x, const float*
   const float mean = static_cast<float>(row_sum(x, n) / static_cast<double>(n));
   f8 v8 = simd::splat(0.0f);
   for (int64_t j = 0; j < n; j += kLanes) {
-    const f8 d = simd::load_lanes(x + j, lanes_at(n, j), mean) - mean;  // padding lanes: 0
+    const f8 d = simd::load_lanes(x + j, simd::lanes_at(n, j), mean) - mean;  // padding lanes: 0
     v8 += d * d;
   }
   const float rstd = 1.0f / std::sqrt(simd::sum(v8) / static_cast<float>(n) + eps);
   *rstd_out = rstd;
   for (int64_t j = 0; j < n; j += kLanes) {
-    const int rest = lanes_at(n, j);
+    const int rest = simd::lanes_at(n, j);
     const f8 h = (simd::load_lanes(x + j, rest, 0.0f) - mean) * rstd;
     f8 out = h > 0 ? h : h * slope;
     if (mask != nullptr) out *= simd::load_lanes(mask + j, rest, 0.0f);
@@ -59,7 +56,7 @@ void backward_row(int64_t n, float slope, const float* grad_y, const float* mask
   // g = grad_y * mask * leaky'(xhat), kept in grad_x until the last pass.
   f8 g8 = simd::splat(0.0f), gh8 = simd::splat(0.0f);
   for (int64_t j = 0; j < n; j += kLanes) {
-    const int rest = lanes_at(n, j);
+    const int rest = simd::lanes_at(n, j);
     const f8 h = simd::load_lanes(xhat + j, rest, 0.0f);
     f8 g = simd::load_lanes(grad_y + j, rest, 0.0f);
     if (mask != nullptr) g *= simd::load_lanes(mask + j, rest, 0.0f);
@@ -71,7 +68,7 @@ void backward_row(int64_t n, float slope, const float* grad_y, const float* mask
   const float mean_g = simd::sum(g8) / static_cast<float>(n);
   const float mean_gh = simd::sum(gh8) / static_cast<float>(n);
   for (int64_t j = 0; j < n; j += kLanes) {
-    const int rest = lanes_at(n, j);
+    const int rest = simd::lanes_at(n, j);
     const f8 h = simd::load_lanes(xhat + j, rest, 0.0f);
     const f8 g = simd::load_lanes(grad_x + j, rest, 0.0f);
     simd::store_lanes(grad_x + j, (g - mean_g - h * mean_gh) * rstd, rest);

@@ -70,7 +70,7 @@ class DispersionTerms {
  private:
   MULTIGRADE_TARGET_CLONES
   void fill_block(const float* theta_row, int64_t slot, int64_t j0) {
-    const int rest = static_cast<int>(std::min<int64_t>(kLanes, n_ - j0));
+    const int rest = simd::lanes_at(n_, j0);
     const f8 theta = simd::load_lanes(theta_row + j0, rest, 1.0f);
     simd::store_lanes(inverse_theta_.data() + slot * n_ + j0, 1.0f / theta, rest);
     if (count_terms_.empty()) return;

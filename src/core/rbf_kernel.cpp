@@ -79,7 +79,7 @@ double group_mmd_row(const float* zt, int64_t n, int64_t d, int64_t i, const flo
   f8 loss8 = simd::splat(0.0f);
   if (grad_t != nullptr) std::fill(grad_lanes, grad_lanes + d * simd::kLanes, 0.0f);
   for (int64_t k = i + 1; k < n; k += simd::kLanes) {
-    const int rest = static_cast<int>(std::min<int64_t>(simd::kLanes, n - k));
+    const int rest = simd::lanes_at(n, k);
     f8 dist = simd::splat(0.0f);
     for (int64_t e = 0; e < d; ++e) {
       const float z_ie = zt[e * n + i];

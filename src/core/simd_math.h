@@ -1,5 +1,5 @@
-// Eight-lane float vectors (GCC/Clang vector extensions) with exp, log and log1p, for the
-// fused CPU likelihood kernels. Written as plain vector arithmetic so one source compiles to
+// Eight-lane float vectors (GCC/Clang vector extensions) with exp and log, for the fused
+// CPU kernels. Written as plain vector arithmetic so one source compiles to
 // AVX2+FMA or to SSE2 pairs (see MULTIGRADE_TARGET_CLONES); accuracy is about 2 ulp over the
 // ranges the likelihoods use (Cephes-style range reduction and minimax polynomials).
 #pragma once
@@ -54,6 +54,9 @@ MULTIGRADE_SIMD void store_partial(float* p, f8 v, int n) {
   store(tmp, v);
   for (int k = 0; k < n; ++k) p[k] = tmp[k];
 }
+
+// Lanes of the vector at j in a row of n: 8, or fewer in the row's tail.
+MULTIGRADE_SIMD int lanes_at(int64_t n, int64_t j) { return static_cast<int>(n - j < kLanes ? n - j : kLanes); }
 
 // The first `rest` lanes at p, through the partial load or store only when rest < 8: loops
 // over rows pay for the small buffer on their last vector alone.
@@ -131,14 +134,6 @@ MULTIGRADE_SIMD f8 log(f8 x) {
   y = y + ef * -2.12194440e-4f;
   y = y - 0.5f * z;
   return f + y + ef * 0.693359375f;
-}
-
-// log(1 + x) for x >= 0, accurate for tiny x: log(u) * x / (u - 1) with u = fl(1 + x)
-// cancels the rounding of u (Goldberg's trick).
-MULTIGRADE_SIMD f8 log1p(f8 x) {
-  const f8 u = x + 1.0f;
-  const f8 d = u - 1.0f;
-  return d == 0 ? x : log(u) * (x / d);
 }
 
 }  // namespace simd

@@ -127,7 +127,6 @@ struct Trainer::Impl {
         if (mil) {
           mil_loss = mil->loss(terms.z, bags[k]);
           (terms.total + mil->coef() * mil_loss).backward();
-          mil->step();
         } else {
           terms.total.backward();
         }
@@ -135,6 +134,7 @@ struct Trainer::Impl {
       {
         RECORD_FUNCTION("multigrade::optimizer_step", std::vector<c10::IValue>());
         optimizer->step();
+        if (mil) mil->step();
       }
       at::NoGradGuard no_grad;
       sums.narrow(0, 0, 4).add_(at::stack({terms.total.detach() * static_cast<double>(batch.size),
