@@ -129,6 +129,43 @@ FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_group
   return out;
 }
 
+NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden, int64_t n_groups,
+                                 bool existing_grad, uint64_t seed) {
+  at::manual_seed(seed);
+  const at::Tensor x = random_counts(rows, features);
+  const at::Tensor h = at::randn({rows, hidden}, at::kDouble);
+  const at::Tensor weight = at::randn({features, hidden}, at::kDouble) * 0.3;
+  const at::Tensor bias = at::randn({features}, at::kDouble);
+  const at::Tensor log_library = at::log(at::rand({rows}, at::kDouble) * 4500.0 + 500.0);
+  const at::Tensor table = at::randn({n_groups, features}, at::kDouble) * 1.5;
+  const at::Tensor group = at::randint(0, n_groups, {rows}, at::kLong);
+  const at::Tensor lgamma_const = at::lgamma(x + 1.0).sum(1);
+  const at::Tensor weights = at::rand({rows}, at::kDouble);
+  const at::Tensor earlier_grad = at::randn({features, hidden}, at::kDouble);
+
+  std::vector<at::Tensor> ref = {h.clone(), weight.clone(), bias.clone(), table.clone()};
+  for (auto& t : ref) t.requires_grad_(true);
+  const at::Tensor ref_loss = nb_nll(x, at::linear(ref[0], ref[1], ref[2]), log_library, rows_by_group(ref[3], group),
+                                     lgamma_const);
+  (ref_loss * weights).sum().backward();
+
+  std::vector<at::Tensor> fast;
+  for (const auto& t : {h, weight, bias, table}) fast.push_back(t.to(at::kFloat).requires_grad_(true));
+  if (existing_grad) fast[1].mutable_grad() = earlier_grad.to(at::kFloat);
+  const at::Tensor fast_loss = nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast[0], fast[1], fast[2],
+                                            log_library.to(at::kFloat), fast[3], group, lgamma_const.to(at::kFloat));
+  (fast_loss * weights.to(at::kFloat)).sum().backward();
+
+  NbHeadComparison out;
+  out.value_error = ((fast_loss.to(at::kDouble) - ref_loss).abs() / (ref_loss.abs() + 1.0)).max().item<double>();
+  out.hidden_error = max_relative_error(fast[0].grad(), ref[0].grad());
+  out.weight_error = max_relative_error(fast[1].grad().to(at::kDouble) - (existing_grad ? earlier_grad : at::zeros_like(weight)),
+                                        ref[1].grad());
+  out.bias_error = max_relative_error(fast[2].grad(), ref[2].grad());
+  out.table_error = max_relative_error(fast[3].grad(), ref[3].grad());
+  return out;
+}
+
 FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest,
                                       uint64_t seed) {
   at::manual_seed(seed);
@@ -145,12 +182,15 @@ FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hi
 
   const at::Tensor fast_weight = weight.to(at::kFloat).requires_grad_(true);
   const at::Tensor fast_rest = rest.to(at::kFloat).requires_grad_(true);
+  // As in training, the weight's gradient buffer exists and the node adds to it in place.
+  const at::Tensor earlier_grad = at::randn({hidden, features + n_rest}, at::kDouble);
+  fast_weight.mutable_grad() = earlier_grad.to(at::kFloat);
   const at::Tensor fast = sparse_affine(sparse_rows_from_dense(x, true), fast_weight, bias.to(at::kFloat),
                                         n_rest > 0 ? fast_rest : at::Tensor());
   (fast * upstream.to(at::kFloat)).sum().backward();
   FusedComparison out;
   out.value_error = max_relative_error(fast, ref);
-  out.gradient_error = max_relative_error(fast_weight.grad(), ref_weight.grad());
+  out.gradient_error = max_relative_error(fast_weight.grad().to(at::kDouble) - earlier_grad, ref_weight.grad());
   if (n_rest > 0) out.theta_gradient_error = max_relative_error(fast_rest.grad(), ref_rest.grad());
   return out;
 }

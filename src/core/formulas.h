@@ -44,8 +44,18 @@ struct FusedComparison {
 };
 FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_groups, uint64_t seed);
 FusedComparison compare_fused_rbf(int64_t n, uint64_t seed);
-// Sparse first encoder layer against at::linear on the densified log1p input; the third
-// error is that of the covariates' gradient (n_rest > 0).
+// The fused output layer + NB loss (nb_head_loss) against at::linear then the NB composition,
+// in double: errors of the value and of the gradients in each input. With existing_grad, the
+// weight starts with a gradient, as the flat buffer's parameters do, which the fused node
+// must add to (in place) rather than replace.
+struct NbHeadComparison {
+  double value_error = 0, hidden_error = 0, weight_error = 0, bias_error = 0, table_error = 0;
+};
+NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden, int64_t n_groups,
+                                 bool existing_grad, uint64_t seed);
+// Sparse first encoder layer against at::linear on the densified log1p input; the weight
+// starts with a gradient to be added to; the third error is that of the covariates'
+// gradient (n_rest > 0).
 FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest,
                                       uint64_t seed);
 // Fused group-pair MMD (float, CPU) against the kernel-matrix composition in double, with

@@ -20,47 +20,89 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
+// Whether a fused loss must compute its gradients: decided by the caller, because inside a
+// custom Function's forward grad mode is always off, and parameters require gradients even
+// in no-grad passes (validation), where the gradient buffers would be wasted work.
+bool gradients_wanted(std::initializer_list<at::Tensor> inputs) {
+  if (!at::GradMode::is_enabled()) return false;
+  for (const auto& t : inputs)
+    if (t.requires_grad()) return true;
+  return false;
+}
+
+// The big weight gradients (the sparse first layer's and the NB output layer's, G x H) are
+// added by the GEMM itself (beta = 1) into the weight's gradient buffer, the flat buffer of
+// parameters.h, instead of coming back as a new tensor that autograd then adds in a second
+// pass over 2 MB. Forward remembers that buffer when the weight has one.
+void remember_weight_grad(AutogradContext* ctx, const at::Tensor& weight) {
+  if (weight.requires_grad() && weight.grad().defined()) ctx->saved_data["weight_grad"] = weight.grad();
+}
+
+// a b into the remembered buffer (returns undefined: nothing left for autograd to add), or as
+// a new tensor.
+at::Tensor weight_grad_product(AutogradContext* ctx, const at::Tensor& a, const at::Tensor& b) {
+  const auto remembered = ctx->saved_data.find("weight_grad");
+  if (remembered == ctx->saved_data.end()) return at::mm(a, b);
+  remembered->second.toTensor().addmm_(a, b);
+  return at::Tensor();
+}
+
+// The fused NB kernel's inputs as contiguous float tensors, with the unit-upstream gradient
+// buffers when gradients are needed; logits must outlive the kernel call.
+struct NbKernelCall {
+  at::Tensor log_theta, theta, lib, lgc, groups, nll, grad_logits, grad_log_theta;
+  NbKernelArgs args;
+
+  NbKernelCall(const at::Tensor& logits, const at::Tensor& log_theta_table, const SparseRows& rows,
+               const at::Tensor& log_library, const at::Tensor& group, const at::Tensor& lgamma_const,
+               bool need_grads)
+      : log_theta(log_theta_table.contiguous()),
+        theta(log_theta.exp()),
+        lib(log_library.contiguous()),
+        lgc(lgamma_const.contiguous()),
+        groups(group.contiguous()),
+        nll(at::empty({logits.size(0)}, logits.options())) {
+    args.n_rows = logits.size(0);
+    args.n_features = logits.size(1);
+    args.row_ptr = rows.row_ptr.data_ptr<int64_t>();
+    args.col = rows.col.data_ptr<int32_t>();
+    args.values = rows.values.data_ptr<float>();
+    args.logits = logits.data_ptr<float>();
+    args.log_library = lib.data_ptr<float>();
+    args.lgamma_const = lgc.data_ptr<float>();
+    args.log_theta = log_theta.data_ptr<float>();
+    args.theta = theta.data_ptr<float>();
+    args.group = n_groups() > 1 ? groups.data_ptr<int64_t>() : nullptr;
+    args.nll = nll.data_ptr<float>();
+    if (need_grads) {
+      grad_logits = at::empty_like(logits);
+      grad_log_theta = at::empty_like(logits);
+      args.grad_logits = grad_logits.data_ptr<float>();
+      args.grad_log_theta = grad_log_theta.data_ptr<float>();
+    }
+  }
+
+  int64_t n_groups() const { return log_theta.size(0); }
+};
+
+const int64_t* saved_group_codes(const at::Tensor& groups, int64_t n_groups) {
+  return n_groups > 1 ? groups.data_ptr<int64_t>() : nullptr;
+}
+
 // Saves each cell's gradients for a unit upstream gradient; backward scales them.
 class FusedNbLoss : public torch::autograd::Function<FusedNbLoss> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& logits, const at::Tensor& log_theta_table,
                             const SparseRows& rows, const at::Tensor& log_library, const at::Tensor& group,
-                            const at::Tensor& lgamma_const) {
+                            const at::Tensor& lgamma_const, bool need_grads) {
     const at::Tensor l = logits.contiguous();
-    const at::Tensor log_theta = log_theta_table.contiguous();
-    const at::Tensor theta = log_theta.exp();
-    const at::Tensor lib = log_library.contiguous();
-    const at::Tensor lgc = lgamma_const.contiguous();
-    const at::Tensor groups = group.contiguous();
-    const bool need_grads = logits.requires_grad() || log_theta_table.requires_grad();
-
-    at::Tensor nll = at::empty({l.size(0)}, l.options());
-    at::Tensor grad_logits, grad_log_theta;
-    NbKernelArgs args;
-    args.n_rows = l.size(0);
-    args.n_features = l.size(1);
-    args.row_ptr = rows.row_ptr.data_ptr<int64_t>();
-    args.col = rows.col.data_ptr<int32_t>();
-    args.values = rows.values.data_ptr<float>();
-    args.logits = l.data_ptr<float>();
-    args.log_library = lib.data_ptr<float>();
-    args.lgamma_const = lgc.data_ptr<float>();
-    args.log_theta = log_theta.data_ptr<float>();
-    args.theta = theta.data_ptr<float>();
-    args.group = log_theta.size(0) > 1 ? groups.data_ptr<int64_t>() : nullptr;
-    args.nll = nll.data_ptr<float>();
+    NbKernelCall call(l, log_theta_table, rows, log_library, group, lgamma_const, need_grads);
+    nb_loss_cpu(call.args);
     if (need_grads) {
-      grad_logits = at::empty_like(l);
-      grad_log_theta = at::empty_like(l);
-      args.grad_logits = grad_logits.data_ptr<float>();
-      args.grad_log_theta = grad_log_theta.data_ptr<float>();
+      ctx->save_for_backward({call.grad_logits, call.grad_log_theta, call.groups});
+      ctx->saved_data["n_groups"] = call.n_groups();
     }
-    nb_loss_cpu(args);
-    if (need_grads) {
-      ctx->save_for_backward({grad_logits, grad_log_theta, groups});
-      ctx->saved_data["n_groups"] = log_theta.size(0);
-    }
-    return nll;
+    return call.nll;
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
@@ -72,9 +114,56 @@ class FusedNbLoss : public torch::autograd::Function<FusedNbLoss> {
     const int64_t n_groups = ctx->saved_data["n_groups"].toInt();
     at::Tensor grad_table = at::empty({n_groups, grad_logits.size(1)}, grad_logits.options());
     nb_loss_backward_cpu(grad_logits.size(0), grad_logits.size(1), upstream.data_ptr<float>(),
-                         n_groups > 1 ? saved[2].data_ptr<int64_t>() : nullptr, n_groups, grad_logits.data_ptr<float>(),
+                         saved_group_codes(saved[2], n_groups), n_groups, grad_logits.data_ptr<float>(),
                          grad_log_theta.data_ptr<float>(), grad_table.data_ptr<float>());
-    return {grad_logits, grad_table, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grad_logits, grad_table, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// The decoder's output layer and the NB loss as one node: logits = h W^T + b, loss per cell.
+// Against a linear node feeding FusedNbLoss it saves passes over the B x G matrices: the bias
+// is added per row inside the kernel (no biased copy), the upstream weights scale h and the
+// B x H product instead of the gradient, the bias gradient comes out of the dispersion-gradient
+// pass, and the weight gradient is added in place (weight_grad_product).
+class FusedNbHead : public torch::autograd::Function<FusedNbHead> {
+ public:
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
+                            const at::Tensor& bias, const at::Tensor& log_theta_table, const SparseRows& rows,
+                            const at::Tensor& log_library, const at::Tensor& group, const at::Tensor& lgamma_const,
+                            bool need_grads) {
+    const at::Tensor h = hidden.contiguous();
+    const at::Tensor b = bias.contiguous();
+    const at::Tensor logits = at::mm(h, weight.t());
+    NbKernelCall call(logits, log_theta_table, rows, log_library, group, lgamma_const, need_grads);
+    call.args.logit_bias = b.data_ptr<float>();
+    nb_loss_cpu(call.args);
+    if (need_grads) {
+      ctx->save_for_backward({call.grad_logits, call.grad_log_theta, call.groups, h, weight});
+      ctx->saved_data["n_groups"] = call.n_groups();
+      remember_weight_grad(ctx, weight);
+    }
+    return call.nll;
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grad_output) {
+    const auto saved = ctx->get_saved_variables();
+    const at::Tensor upstream = grad_output[0].contiguous();
+    const at::Tensor& grad_logits = saved[0];
+    const at::Tensor& h = saved[3];
+    const at::Tensor& weight = saved[4];
+    const int64_t n_groups = ctx->saved_data["n_groups"].toInt();
+    const int64_t n_features = grad_logits.size(1);
+    at::Tensor grad_bias = at::empty({n_features}, grad_logits.options());
+    at::Tensor grad_table = at::empty({n_groups, n_features}, grad_logits.options());
+    nb_head_backward_cpu(grad_logits.size(0), n_features, upstream.data_ptr<float>(),
+                         saved_group_codes(saved[2], n_groups), n_groups, grad_logits.data_ptr<float>(),
+                         saved[1].data_ptr<float>(), grad_bias.data_ptr<float>(), grad_table.data_ptr<float>());
+    const at::Tensor u = upstream.unsqueeze(1);
+    at::Tensor grad_hidden, grad_weight;
+    if (ctx->needs_input_grad(0)) grad_hidden = at::mm(grad_logits, weight).mul_(u);
+    if (ctx->needs_input_grad(1)) grad_weight = weight_grad_product(ctx, grad_logits.t(), h * u);
+    return {grad_hidden, grad_weight, grad_bias, grad_table, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
+            at::Tensor()};
   }
 };
 
@@ -163,6 +252,7 @@ class SparseAffine : public torch::autograd::Function<SparseAffine> {
     if (n_rest > 0) input.narrow(1, n_sparse, n_rest).copy_(rest);
     ctx->save_for_backward({weight, input, rows.row_ptr, rows.col});
     ctx->saved_data["n_sparse"] = n_sparse;
+    remember_weight_grad(ctx, weight);
     return at::addmm(bias, input, weight.t());
   }
 
@@ -175,7 +265,8 @@ class SparseAffine : public torch::autograd::Function<SparseAffine> {
     const at::Tensor& g = grad_output[0];
     at::Tensor grad_rest;
     if (n_rest > 0) grad_rest = at::mm(g, weight.narrow(1, n_sparse, n_rest));
-    const at::Tensor grad_weight = at::mm(g.t(), input);
+    at::Tensor grad_weight;
+    if (ctx->needs_input_grad(0)) grad_weight = weight_grad_product(ctx, g.t(), input);
     // Backward runs once (no retain_graph in training): the buffer can go back, zeroed.
     csr_scatter_into(csr_view(saved[2], saved[3], nullptr, n_sparse), input.data_ptr<float>(), input.size(1));
     if (n_rest > 0) input.narrow(1, n_sparse, n_rest).zero_();
@@ -252,8 +343,18 @@ at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor
                    const at::Tensor& log_library, const at::Tensor& log_theta_table,
                    const at::Tensor& group, const at::Tensor& lgamma_const) {
   if (rows.defined() && logits.is_cpu() && logits.scalar_type() == at::kFloat)
-    return FusedNbLoss::apply(logits, log_theta_table, rows, log_library, group, lgamma_const);
+    return FusedNbLoss::apply(logits, log_theta_table, rows, log_library, group, lgamma_const,
+                              gradients_wanted({logits, log_theta_table}));
   return nb_nll(x, logits, log_library, rows_by_group(log_theta_table, group), lgamma_const);
+}
+
+at::Tensor nb_head_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor& hidden,
+                        const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& log_library,
+                        const at::Tensor& log_theta_table, const at::Tensor& group, const at::Tensor& lgamma_const) {
+  if (rows.defined() && hidden.is_cpu() && hidden.scalar_type() == at::kFloat)
+    return FusedNbHead::apply(hidden, weight, bias, log_theta_table, rows, log_library, group, lgamma_const,
+                              gradients_wanted({hidden, weight, bias, log_theta_table}));
+  return nb_loss(rows, x, at::linear(hidden, weight, bias), log_library, log_theta_table, group, lgamma_const);
 }
 
 at::Tensor multi_scale_rbf(const at::Tensor& dist, const std::vector<double>& gammas) {

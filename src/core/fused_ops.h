@@ -18,6 +18,12 @@ at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor
                    const at::Tensor& log_library, const at::Tensor& log_theta_table,
                    const at::Tensor& group, const at::Tensor& lgamma_const);
 
+// The same loss with logits = hidden weight^T + bias computed inside (the decoder's output
+// layer fused with the loss on the CPU). hidden: B x H; weight: G x H; bias: G.
+at::Tensor nb_head_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor& hidden,
+                        const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& log_library,
+                        const at::Tensor& log_theta_table, const at::Tensor& group, const at::Tensor& lgamma_const);
+
 // First layer of an encoder over sparse rows: rows.encoder_values (B x G, sparse) and `rest`
 // (B x C dense covariates, or undefined) times weight (H x (G + C)) transposed, plus bias.
 at::Tensor sparse_affine(const SparseRows& rows, const at::Tensor& weight, const at::Tensor& bias,

@@ -111,8 +111,24 @@ MULTIGRADE_SIMD void count_terms(const float* table, int64_t n, int64_t j, float
 
 struct Scratch {
   std::vector<float> p, l1p, inv;  // per feature of the current row
-  explicit Scratch(int64_t n) : p(n), l1p(n), inv(n) {}
+  std::vector<float> biased;       // the row's logits plus the bias, when there is one
+  Scratch(int64_t n, bool bias) : p(n), l1p(n), inv(n), biased(bias ? n : 0) {}
 };
+
+// The row's logits: in place, or with the bias added into scratch (16 KB, cache-resident,
+// instead of a biased copy of the whole B x G matrix).
+MULTIGRADE_SIMD const float* row_logits(const NbKernelArgs& a, int64_t b, Scratch& s) {
+  const int64_t n = a.n_features;
+  const float* l = a.logits + b * n;
+  if (a.logit_bias == nullptr) return l;
+  float* out = s.biased.data();
+  for (int64_t j = 0; j < n; j += kLanes) {
+    const int rest = simd::lanes_at(n, j);
+    simd::store_lanes(out + j, simd::load_lanes(l + j, rest, 0.0f) + simd::load_lanes(a.logit_bias + j, rest, 0.0f),
+                      rest);
+  }
+  return out;
+}
 
 // log sum exp of a row's logits; leaves exp(l - max) in `e` and 1 / sum of them in
 // `inverse_sum`, whose product is the softmax.
@@ -173,7 +189,7 @@ MULTIGRADE_SIMD void store_zero_count_grads(const ZeroCountTerms& t, f8 th, floa
 MULTIGRADE_TARGET_CLONES
 void nb_row(const NbKernelArgs& a, const DispersionTerms& terms, int64_t b, Scratch& s) {
   const int64_t n = a.n_features;
-  const float* l = a.logits + b * n;
+  const float* l = row_logits(a, b, s);
   const int64_t g = a.group != nullptr ? a.group[b] : 0;
   const float* th = a.theta + g * n;
   const float* lth = a.log_theta + g * n;
@@ -282,31 +298,56 @@ void nb_loss_cpu(const NbKernelArgs& args) {
   RECORD_FUNCTION("multigrade::nb_loss_cpu", std::vector<c10::IValue>());  // named in profiler traces
   const DispersionTerms terms(args);
   at::parallel_for(0, args.n_rows, 16, [&](int64_t begin, int64_t end) {
-    Scratch scratch(args.n_features);
+    Scratch scratch(args.n_features, args.logit_bias != nullptr);
     for (int64_t b = begin; b < end; ++b) nb_row(args, terms, b, scratch);
   });
 }
 
-void nb_loss_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
-                          int64_t n_groups, float* grad_logits, const float* grad_log_theta, float* grad_table) {
-  RECORD_FUNCTION("multigrade::nb_loss_backward_cpu", std::vector<c10::IValue>());
+namespace {
+
+// Both backward passes: each task owns a range of features, so no two write the same table
+// (or bias) entry. Head form: grad_logits stays unscaled and its upstream-weighted row sum
+// goes to grad_bias; otherwise its rows are scaled by upstream in place.
+template <bool kHead, typename GradLogits>  // GradLogits: const float in the head form, else float
+void nb_backward(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group, int64_t n_groups,
+                 GradLogits* grad_logits, const float* grad_log_theta, float* grad_bias, float* grad_table) {
   std::fill(grad_table, grad_table + n_groups * n_features, 0.0f);
-  // Each task owns a range of features: no two write the same table entry.
+  if constexpr (kHead) std::fill(grad_bias, grad_bias + n_features, 0.0f);
   constexpr int64_t kFeatureBlock = 256;
   const int64_t n_blocks = (n_features + kFeatureBlock - 1) / kFeatureBlock;
   at::parallel_for(0, n_blocks, 1, [&](int64_t begin, int64_t end) {
     const int64_t j0 = begin * kFeatureBlock, j1 = std::min(n_features, end * kFeatureBlock);
     for (int64_t r = 0; r < n_rows; ++r) {
       const float u = upstream[r];
-      float* gl = grad_logits + r * n_features;
+      GradLogits* gl = grad_logits + r * n_features;
       const float* glt = grad_log_theta + r * n_features;
       float* table = grad_table + (group != nullptr ? group[r] : 0) * n_features;
       for (int64_t j = j0; j < j1; ++j) {
-        gl[j] *= u;
+        if constexpr (kHead) {
+          grad_bias[j] += u * gl[j];
+        } else {
+          gl[j] *= u;
+        }
         table[j] += u * glt[j];
       }
     }
   });
+}
+
+}  // namespace
+
+void nb_loss_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
+                          int64_t n_groups, float* grad_logits, const float* grad_log_theta, float* grad_table) {
+  RECORD_FUNCTION("multigrade::nb_loss_backward_cpu", std::vector<c10::IValue>());
+  nb_backward<false>(n_rows, n_features, upstream, group, n_groups, grad_logits, grad_log_theta, nullptr, grad_table);
+}
+
+void nb_head_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
+                          int64_t n_groups, const float* grad_logits, const float* grad_log_theta, float* grad_bias,
+                          float* grad_table) {
+  RECORD_FUNCTION("multigrade::nb_head_backward_cpu", std::vector<c10::IValue>());
+  nb_backward<true>(n_rows, n_features, upstream, group, n_groups, grad_logits, grad_log_theta, grad_bias,
+                    grad_table);
 }
 
 }  // namespace multigrade

@@ -15,6 +15,7 @@ struct NbKernelArgs {
   const int32_t* col = nullptr;
   const float* values = nullptr;
   const float* logits = nullptr;        // n_rows x n_features decoder outputs
+  const float* logit_bias = nullptr;    // n_features, added to every row's logits (nullptr: none)
   const float* log_library = nullptr;   // n_rows
   const float* lgamma_const = nullptr;  // n_rows, sum_f lgamma(x + 1)
   const float* log_theta = nullptr;     // n_groups x n_features
@@ -34,6 +35,14 @@ void nb_loss_cpu(const NbKernelArgs& args);
 // overwritten) gets the upstream-weighted sums of grad_log_theta rows by group.
 void nb_loss_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
                           int64_t n_groups, float* grad_logits, const float* grad_log_theta, float* grad_table);
+
+// The same backward when the logits were a linear map h W^T + b of a hidden layer (the
+// decoder's output layer fused with the loss): grad_logits stays unscaled (the caller folds
+// upstream into the small products with h and W), grad_bias gets sum_r upstream[r] *
+// grad_logits[r], and grad_table as above; both outputs are overwritten.
+void nb_head_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
+                          int64_t n_groups, const float* grad_logits, const float* grad_log_theta, float* grad_bias,
+                          float* grad_table);
 
 // lgamma(x + theta) - lgamma(theta) and digamma(x + theta) - digamma(theta) for x > 0.
 // Exposed for tests.

@@ -127,11 +127,16 @@ std::vector<Gaussian> MultigradeNet::encode(const Batch& batch, const at::Tensor
   return experts;
 }
 
+at::Tensor MultigradeNet::decoder_hidden(const Decoder& d, const at::Tensor& z, const at::Tensor& cov,
+                                         bool train) const {
+  const at::Tensor input = (config_.condition_decoders && cov.defined()) ? at::cat({z, cov}, 1) : z;
+  return run_trunk(d.trunk, input, train);
+}
+
 DecoderOutput MultigradeNet::decode(size_t modality, const at::Tensor& z, const at::Tensor& cov,
                                     bool train) const {
   const Decoder& d = decoders_[modality];
-  at::Tensor input = (config_.condition_decoders && cov.defined()) ? at::cat({z, cov}, 1) : z;
-  const at::Tensor h = run_trunk(d.trunk, input, train);
+  const at::Tensor h = decoder_hidden(d, z, cov, train);
   DecoderOutput out;
   out.mean = linear(d.mean, h);
   if (d.has_zi) out.zi_logits = linear(d.zi, h);
@@ -161,6 +166,16 @@ at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutp
                             rows_by_group(params_[d.log_theta], batch.group), batch.lgamma_const[modality]);
   }
   return at::Tensor();
+}
+
+at::Tensor MultigradeNet::decoder_loss(size_t modality, const at::Tensor& z, const at::Tensor& cov,
+                                       const Batch& batch, bool train) const {
+  if (config_.modalities[modality].likelihood != Likelihood::nb)
+    return reconstruction_loss(modality, decode(modality, z, cov, train), batch);
+  const Decoder& d = decoders_[modality];
+  return nb_head_loss(batch.sparse[modality], batch.x[modality], decoder_hidden(d, z, cov, train),
+                      params_[d.mean.weight], params_[d.mean.bias], batch.log_library[modality],
+                      params_[d.log_theta], batch.group, batch.lgamma_const[modality]);
 }
 
 }  // namespace multigrade

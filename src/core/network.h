@@ -34,6 +34,10 @@ class MultigradeNet {
   DecoderOutput decode(size_t modality, const at::Tensor& z, const at::Tensor& cov, bool train) const;
   // Per-cell reconstruction loss (negative log-likelihood or squared error), B.
   at::Tensor reconstruction_loss(size_t modality, const DecoderOutput& out, const Batch& batch) const;
+  // decode() then reconstruction_loss(), except for nb, whose output layer and loss are one
+  // fused node (nb_head_loss) that never materialises the biased logits.
+  at::Tensor decoder_loss(size_t modality, const at::Tensor& z, const at::Tensor& cov, const Batch& batch,
+                          bool train) const;
 
  private:
   struct Linear {
@@ -61,6 +65,7 @@ class MultigradeNet {
   // The trunk's blocks from `first` on.
   at::Tensor run_trunk(const std::vector<Linear>& trunk, at::Tensor x, bool train, size_t first = 0) const;
   int64_t covariate_width() const;
+  at::Tensor decoder_hidden(const Decoder& d, const at::Tensor& z, const at::Tensor& cov, bool train) const;
 
   ModelConfig config_;
   at::Device device_;

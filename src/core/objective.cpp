@@ -66,8 +66,7 @@ LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const Tr
   terms.z = z;
   terms.reconstruction = at::zeros({batch.size}, batch.present.options());
   for (size_t m = 0; m < config.modalities.size(); ++m) {
-    const DecoderOutput out = net.decode(m, z, cov, train);
-    const at::Tensor loss = net.reconstruction_loss(m, out, batch);
+    const at::Tensor loss = net.decoder_loss(m, z, cov, batch, train);
     terms.reconstruction = terms.reconstruction +
                            config.modalities[m].coef * batch.present.select(1, static_cast<int64_t>(m)) * loss;
   }

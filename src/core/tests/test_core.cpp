@@ -96,6 +96,19 @@ void test_fused_kernels() {
       }
     }
   }
+  // The decoder's output layer fused with the loss, with and without a gradient to add to.
+  for (bool existing_grad : {false, true}) {
+    for (int64_t groups : {1, 3}) {
+      const auto c = multigrade::formulas::compare_nb_head(200, 203, 24, groups, existing_grad, 17);
+      const std::string what = std::string(existing_grad ? " (adding to a gradient, " : " (fresh gradient, ") +
+                               std::to_string(groups) + " groups)";
+      check(c.value_error < 1e-4, "fused nb head loss matches linear + nb" + what);
+      check(c.hidden_error < 1e-4, "fused nb head gradient (hidden) matches autograd" + what);
+      check(c.weight_error < 1e-4, "fused nb head gradient (weight) matches autograd" + what);
+      check(c.bias_error < 1e-4, "fused nb head gradient (bias) matches autograd" + what);
+      check(c.table_error < 1e-4, "fused nb head gradient (dispersion) matches autograd" + what);
+    }
+  }
   // The second call with 16 covariates reuses the input buffer the first one's backward zeroed.
   uint64_t seed = 4;
   for (int64_t n_rest : {0, 16, 16}) {
