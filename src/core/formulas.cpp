@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "api.h"
 #include "divergences.h"
 #include "fused_ops.h"
@@ -156,8 +158,18 @@ NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden,
                                             log_library.to(at::kFloat), fast[3], group, lgamma_const.to(at::kFloat));
   (fast_loss * weights.to(at::kFloat)).sum().backward();
 
+  // Validation's no-grad pass takes the kernel's other branch (no gradient buffers).
+  at::Tensor no_grad_loss;
+  {
+    at::NoGradGuard no_grad;
+    no_grad_loss = nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast[0], fast[1], fast[2],
+                                log_library.to(at::kFloat), fast[3], group, lgamma_const.to(at::kFloat));
+  }
   NbHeadComparison out;
-  out.value_error = ((fast_loss.to(at::kDouble) - ref_loss).abs() / (ref_loss.abs() + 1.0)).max().item<double>();
+  const auto value_error = [&](const at::Tensor& fast_value) {
+    return ((fast_value.to(at::kDouble) - ref_loss).abs() / (ref_loss.abs() + 1.0)).max().item<double>();
+  };
+  out.value_error = std::max(value_error(fast_loss), value_error(no_grad_loss));
   out.hidden_error = max_relative_error(fast[0].grad(), ref[0].grad());
   out.weight_error = max_relative_error(fast[1].grad().to(at::kDouble) - (existing_grad ? earlier_grad : at::zeros_like(weight)),
                                         ref[1].grad());

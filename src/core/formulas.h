@@ -45,9 +45,9 @@ struct FusedComparison {
 FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_groups, uint64_t seed);
 FusedComparison compare_fused_rbf(int64_t n, uint64_t seed);
 // The fused output layer + NB loss (nb_head_loss) against at::linear then the NB composition,
-// in double: errors of the value and of the gradients in each input. With existing_grad, the
-// weight starts with a gradient, as the flat buffer's parameters do, which the fused node
-// must add to (in place) rather than replace.
+// in double: errors of the value (with and without grad mode) and of the gradients in each
+// input. With existing_grad, the weight starts with a gradient, as the flat buffer's
+// parameters do, which the fused node must add to (in place) rather than replace.
 struct NbHeadComparison {
   double value_error = 0, hidden_error = 0, weight_error = 0, bias_error = 0, table_error = 0;
 };
