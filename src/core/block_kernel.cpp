@@ -27,11 +27,19 @@ MULTIGRADE_SIMD double row_sum(const float* v, int64_t n) {
   return s;
 }
 
-// One row; `mask` is the row's dropout multipliers or nullptr. Rows are short (the hidden
-// width, 128 by default).
+// One row; `bias` (or nullptr) is added to x first, `mask` is the row's dropout multipliers or
+// nullptr. Rows are short (the hidden width, 128 by default).
 MULTIGRADE_TARGET_CLONES
-void forward_row(int64_t n, float eps, float slope, const float* x, const float* mask, float* y, float* xhat,
-                 float* rstd_out) {
+void forward_row(int64_t n, float eps, float slope, const float* x, const float* bias, const float* mask, float* y,
+                 float* xhat, float* rstd_out) {
+  if (bias != nullptr) {
+    // x + bias goes to the row of xhat, which the last pass overwrites lane by lane after reading.
+    for (int64_t j = 0; j < n; j += kLanes) {
+      const int rest = simd::lanes_at(n, j);
+      simd::store_lanes(xhat + j, simd::load_lanes(x + j, rest, 0.0f) + simd::load_lanes(bias + j, rest, 0.0f), rest);
+    }
+    x = xhat;
+  }
   const float mean = static_cast<float>(row_sum(x, n) / static_cast<double>(n));
   f8 v8 = simd::splat(0.0f);
   for (int64_t j = 0; j < n; j += kLanes) {
@@ -89,7 +97,7 @@ void block_forward_cpu(const BlockKernelArgs& a, const float* x, float* y, float
   const int64_t n = a.width;
   at::parallel_for(0, a.n_rows, row_grain(n), [&](int64_t begin, int64_t end) {
     for (int64_t r = begin; r < end; ++r)
-      forward_row(n, a.eps, a.slope, x + r * n, mask_row(a, r), y + r * n, xhat + r * n, rstd + r);
+      forward_row(n, a.eps, a.slope, x + r * n, a.bias, mask_row(a, r), y + r * n, xhat + r * n, rstd + r);
   });
 }
 

@@ -277,6 +277,38 @@ FusedComparison compare_block_activation(int64_t rows, int64_t width, double p, 
   return out;
 }
 
+LinearBlockComparison compare_linear_block(int64_t rows, int64_t in, int64_t out, double p, uint64_t seed) {
+  constexpr double kSlope = 0.01;
+  at::manual_seed(seed);
+  const at::Tensor x = at::randn({rows, in}, at::kDouble);
+  const at::Tensor weight = at::randn({out, in}, at::kDouble) * 0.3;
+  const at::Tensor bias = at::randn({out}, at::kDouble) * 2.0;
+  const at::Tensor upstream = at::randn({rows, out}, at::kDouble);
+  const at::Tensor earlier_grad = at::randn({out, in}, at::kDouble);
+
+  std::vector<at::Tensor> fast;
+  for (const auto& t : {x, weight, bias}) fast.push_back(t.to(at::kFloat).requires_grad_(true));
+  fast[1].mutable_grad() = earlier_grad.to(at::kFloat);
+  const at::Tensor fast_y = linear_block(fast[0], fast[1], fast[2], kSlope, p);
+  (fast_y * upstream.to(at::kFloat)).sum().backward();
+
+  std::vector<at::Tensor> ref = {x.clone(), weight.clone(), bias.clone()};
+  for (auto& t : ref) t.requires_grad_(true);
+  const at::Tensor undropped =
+      at::leaky_relu(at::layer_norm(at::linear(ref[0], ref[1], ref[2]), {out}, {}, {}, kLayerNormEps), kSlope);
+  // The fused node's mask, read off its output: kept entries are undropped / (1 - p).
+  const at::Tensor kept = p > 0 ? (fast_y.detach().to(at::kDouble) != 0).to(at::kDouble) : at::ones_like(undropped);
+  const at::Tensor ref_y = undropped * kept / (1.0 - p);
+  (ref_y * upstream).sum().backward();
+
+  LinearBlockComparison c;
+  c.value_error = max_relative_error(fast_y, ref_y);
+  c.input_error = max_relative_error(fast[0].grad(), ref[0].grad());
+  c.weight_error = max_relative_error(fast[1].grad().to(at::kDouble) - earlier_grad, ref[1].grad());
+  c.bias_error = max_relative_error(fast[2].grad(), ref[2].grad());
+  return c;
+}
+
 std::pair<double, bool> dropout_mask_summary(int64_t n, double p, uint64_t seed) {
   at::manual_seed(seed);
   const at::Tensor ones = at::ones({n}, at::kFloat);

@@ -67,6 +67,14 @@ FusedComparison compare_group_mmd(int64_t n, int64_t d, int64_t n_groups, uint64
 // entries whose dropout pattern is not 0 or 1 / (1 - p) times the undropped value.
 FusedComparison compare_block_activation(int64_t rows, int64_t width, double p, uint64_t seed);
 
+// A whole FC block (linear_block: x W^T + b, then the activation) against at::linear and the
+// composition in double with the same dropout mask; the weight starts with a gradient to be
+// added to. Errors: value, and the gradients in x, weight and bias.
+struct LinearBlockComparison {
+  double value_error = 0, input_error = 0, weight_error = 0, bias_error = 0;
+};
+LinearBlockComparison compare_linear_block(int64_t rows, int64_t in, int64_t out, double p, uint64_t seed);
+
 // Fraction of kept entries in a CPU dropout mask of n entries, and whether every entry is
 // exactly 0 or 1 / (1 - p).
 std::pair<double, bool> dropout_mask_summary(int64_t n, double p, uint64_t seed);

@@ -50,4 +50,8 @@ constexpr double kLayerNormEps = 1e-5;
 // affine parameters, LeakyReLU with `slope`, then dropout with probability p (0: none).
 at::Tensor block_activation(const at::Tensor& x, double slope, double p);
 
+// A whole FC block: block_activation(x weight^T + bias) as one node on the CPU.
+at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope,
+                        double p);
+
 }  // namespace multigrade

@@ -85,12 +85,15 @@ at::Tensor MultigradeNet::linear(const Linear& layer, const at::Tensor& x) const
   return at::linear(x, params_[layer.weight], params_[layer.bias]);
 }
 
+double MultigradeNet::dropout_rate(bool train) const { return train ? config_.dropout : 0.0; }
+
 at::Tensor MultigradeNet::activate(at::Tensor x, bool train) const {
-  return block_activation(x, config_.leaky_slope, train ? config_.dropout : 0.0);
+  return block_activation(x, config_.leaky_slope, dropout_rate(train));
 }
 
 at::Tensor MultigradeNet::run_trunk(const std::vector<Linear>& trunk, at::Tensor x, bool train, size_t first) const {
-  for (size_t k = first; k < trunk.size(); ++k) x = activate(linear(trunk[k], x), train);
+  for (size_t k = first; k < trunk.size(); ++k)
+    x = linear_block(x, params_[trunk[k].weight], params_[trunk[k].bias], config_.leaky_slope, dropout_rate(train));
   return x;
 }
 

@@ -60,9 +60,10 @@ class MultigradeNet {
   std::vector<Linear> add_trunk(const std::string& name, int64_t in, int64_t hidden, int64_t out,
                                 int n_layers);
   at::Tensor linear(const Linear& layer, const at::Tensor& x) const;
-  // LayerNorm -> LeakyReLU -> Dropout after each block's linear map.
+  double dropout_rate(bool train) const;
+  // LayerNorm -> LeakyReLU -> Dropout after a block's linear map (the sparse first layer's).
   at::Tensor activate(at::Tensor x, bool train) const;
-  // The trunk's blocks from `first` on.
+  // The trunk's blocks (linear map, then the activation; one fused node each) from `first` on.
   at::Tensor run_trunk(const std::vector<Linear>& trunk, at::Tensor x, bool train, size_t first = 0) const;
   int64_t covariate_width() const;
   at::Tensor decoder_hidden(const Decoder& d, const at::Tensor& z, const at::Tensor& cov, bool train) const;

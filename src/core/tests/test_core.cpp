@@ -136,6 +136,16 @@ void test_fused_kernels() {
       check(block.theta_gradient_error < 0.02, "fused block activation keeps 1 - p of the entries" + what);
     }
   }
+  for (double p : {0.0, 0.2}) {
+    for (int64_t out : {128, 37}) {
+      const auto block = multigrade::formulas::compare_linear_block(300, 45, out, p, 8);
+      const std::string what = " (width " + std::to_string(out) + ", dropout " + std::to_string(p) + ")";
+      check(block.value_error < 1e-5, "fused linear block matches linear + layer norm + leaky relu + dropout" + what);
+      check(block.input_error < 1e-4, "fused linear block gradient (input) matches autograd" + what);
+      check(block.weight_error < 1e-4, "fused linear block gradient (weight, added in place) matches autograd" + what);
+      check(block.bias_error < 1e-4, "fused linear block gradient (bias) matches autograd" + what);
+    }
+  }
   const auto mask = multigrade::formulas::dropout_mask_summary(200000, 0.2, 3);
   check(std::fabs(mask.first - 0.8) < 0.005 && mask.second, "dropout keeps 1 - p and scales by 1 / (1 - p)");
 }
