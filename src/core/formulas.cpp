@@ -132,7 +132,7 @@ FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_group
 }
 
 NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden, int64_t n_groups,
-                                 bool existing_grad, uint64_t seed) {
+                                 bool existing_grad, bool row_weighted, uint64_t seed) {
   at::manual_seed(seed);
   const at::Tensor x = random_counts(rows, features);
   const at::Tensor h = at::randn({rows, hidden}, at::kDouble);
@@ -142,21 +142,24 @@ NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden,
   const at::Tensor table = at::randn({n_groups, features}, at::kDouble) * 1.5;
   const at::Tensor group = at::randint(0, n_groups, {rows}, at::kLong);
   const at::Tensor lgamma_const = at::lgamma(x + 1.0).sum(1);
-  const at::Tensor weights = at::rand({rows}, at::kDouble);
+  // Every fifth cell weighs 0, as cells without the modality do.
+  const at::Tensor weights = at::rand({rows}, at::kDouble) * (at::arange(rows) % 5 != 0).to(at::kDouble);
   const at::Tensor earlier_grad = at::randn({features, hidden}, at::kDouble);
 
   std::vector<at::Tensor> ref = {h.clone(), weight.clone(), bias.clone(), table.clone()};
   for (auto& t : ref) t.requires_grad_(true);
   const at::Tensor ref_loss = nb_nll(x, at::linear(ref[0], ref[1], ref[2]), log_library, rows_by_group(ref[3], group),
                                      lgamma_const);
-  (ref_loss * weights).sum().backward();
+  (ref_loss * weights * 0.25).sum().backward();
 
   std::vector<at::Tensor> fast;
   for (const auto& t : {h, weight, bias, table}) fast.push_back(t.to(at::kFloat).requires_grad_(true));
   if (existing_grad) fast[1].mutable_grad() = earlier_grad.to(at::kFloat);
-  const at::Tensor fast_loss = nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast[0], fast[1], fast[2],
-                                            log_library.to(at::kFloat), fast[3], group, lgamma_const.to(at::kFloat));
-  (fast_loss * weights.to(at::kFloat)).sum().backward();
+  const at::Tensor fast_weights = weights.to(at::kFloat);
+  const at::Tensor fast_loss =
+      nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast[0], fast[1], fast[2], log_library.to(at::kFloat),
+                   fast[3], group, lgamma_const.to(at::kFloat), row_weighted ? fast_weights : at::Tensor());
+  (fast_loss * fast_weights * 0.25).sum().backward();  // upstream 0.25 * weights: weighted mode's factor is not 1
 
   // Validation's no-grad pass takes the kernel's other branch (no gradient buffers).
   at::Tensor no_grad_loss;
@@ -176,6 +179,26 @@ NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden,
   out.bias_error = max_relative_error(fast[2].grad(), ref[2].grad());
   out.table_error = max_relative_error(fast[3].grad(), ref[3].grad());
   return out;
+}
+
+bool nb_head_rejects_other_upstream(uint64_t seed) {
+  at::manual_seed(seed);
+  const int64_t rows = 40, features = 30, hidden = 8;
+  const at::Tensor x = random_counts(rows, features);
+  const at::Tensor h = at::randn({rows, hidden}).requires_grad_(true);
+  const at::Tensor weight = (at::randn({features, hidden}) * 0.3).requires_grad_(true);
+  const at::Tensor bias = at::zeros({features}).requires_grad_(true);
+  const at::Tensor table = at::zeros({1, features}).requires_grad_(true);
+  const at::Tensor lgamma_const = at::lgamma(x + 1.0).sum(1).to(at::kFloat);
+  const at::Tensor loss = nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), h, weight, bias,
+                                       at::full({rows}, 7.0), table, at::zeros({rows}, at::kLong), lgamma_const,
+                                       at::ones({rows}));
+  try {
+    (loss * at::rand({rows})).sum().backward();  // not proportional to the promised weights
+  } catch (const std::exception&) {
+    return true;
+  }
+  return false;
 }
 
 FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest,

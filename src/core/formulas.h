@@ -51,8 +51,12 @@ FusedComparison compare_fused_rbf(int64_t n, uint64_t seed);
 struct NbHeadComparison {
   double value_error = 0, hidden_error = 0, weight_error = 0, bias_error = 0, table_error = 0;
 };
+// With row_weighted, the loss's row weights are promised (weighted mode; some are 0).
 NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden, int64_t n_groups,
-                                 bool existing_grad, uint64_t seed);
+                                 bool existing_grad, bool row_weighted, uint64_t seed);
+// Whether the weighted mode's backward raises an error for an upstream gradient that is not
+// proportional to the promised row weights.
+bool nb_head_rejects_other_upstream(uint64_t seed);
 // Sparse first encoder layer against at::linear on the densified log1p input; the weight
 // starts with a gradient to be added to; the third error is that of the covariates'
 // gradient (n_rest > 0).

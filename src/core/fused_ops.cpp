@@ -120,25 +120,46 @@ class FusedNbLoss : public torch::autograd::Function<FusedNbLoss> {
   }
 };
 
+// Optional row weights, passed to the node as a non-tensor argument (autograd's inputs must be
+// defined tensors) and never differentiated.
+struct RowWeights {
+  at::Tensor weights;
+};
+
 // The decoder's output layer and the NB loss as one node: logits = h W^T + b, loss per cell.
 // Against a linear node feeding FusedNbLoss it saves passes over the B x G matrices: the bias
 // is added per row inside the kernel (no biased copy), the upstream weights scale h and the
-// B x H product instead of the gradient, the bias gradient comes out of the dispersion-gradient
-// pass, and the weight gradient is added in place (weight_grad_product).
+// B x H product instead of the gradient, and the weight gradient is added in place
+// (weight_grad_product). The bias and dispersion gradients come out of one pass over the
+// saved per-cell gradients, or, given row weights (weighted mode), out of the kernel itself.
 class FusedNbHead : public torch::autograd::Function<FusedNbHead> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
                             const at::Tensor& bias, const at::Tensor& log_theta_table, const SparseRows& rows,
                             const at::Tensor& log_library, const at::Tensor& group, const at::Tensor& lgamma_const,
-                            bool need_grads) {
+                            const RowWeights& row_weights, bool need_grads) {
     const at::Tensor h = hidden.contiguous();
     const at::Tensor b = bias.contiguous();
     const at::Tensor logits = at::mm(h, weight.t());
-    NbKernelCall call(logits, log_theta_table, rows, log_library, group, lgamma_const, need_grads);
+    const bool weighted = need_grads && row_weights.weights.defined();
+    NbKernelCall call(logits, log_theta_table, rows, log_library, group, lgamma_const, need_grads && !weighted);
     call.args.logit_bias = b.data_ptr<float>();
+    at::Tensor weights, weighted_table, weighted_bias;
+    if (weighted) {
+      weights = row_weights.weights.to(at::kFloat).contiguous();
+      call.grad_logits = at::empty_like(logits);
+      weighted_table = at::empty_like(call.log_theta);
+      weighted_bias = at::empty({logits.size(1)}, logits.options());
+      call.args.grad_logits = call.grad_logits.data_ptr<float>();
+      call.args.row_weights = weights.data_ptr<float>();
+      call.args.n_table_rows = call.n_groups();
+      call.args.weighted_grad_table = weighted_table.data_ptr<float>();
+      call.args.weighted_grad_logits = weighted_bias.data_ptr<float>();
+    }
     nb_loss_cpu(call.args);
     if (need_grads) {
-      ctx->save_for_backward({call.grad_logits, call.grad_log_theta, call.groups, h, weight});
+      ctx->save_for_backward({call.grad_logits, call.grad_log_theta, call.groups, h, weight, weights, weighted_table,
+                              weighted_bias});
       ctx->saved_data["n_groups"] = call.n_groups();
       remember_weight_grad(ctx, weight);
     }
@@ -151,19 +172,48 @@ class FusedNbHead : public torch::autograd::Function<FusedNbHead> {
     const at::Tensor& grad_logits = saved[0];
     const at::Tensor& h = saved[3];
     const at::Tensor& weight = saved[4];
-    const int64_t n_groups = ctx->saved_data["n_groups"].toInt();
-    const int64_t n_features = grad_logits.size(1);
-    at::Tensor grad_bias = at::empty({n_features}, grad_logits.options());
-    at::Tensor grad_table = at::empty({n_groups, n_features}, grad_logits.options());
-    nb_head_backward_cpu(grad_logits.size(0), n_features, upstream.data_ptr<float>(),
-                         saved_group_codes(saved[2], n_groups), n_groups, grad_logits.data_ptr<float>(),
-                         saved[1].data_ptr<float>(), grad_bias.data_ptr<float>(), grad_table.data_ptr<float>());
+    at::Tensor grad_bias, grad_table;
+    if (saved[5].defined()) {
+      const double c = upstream_factor(upstream, saved[5]);
+      grad_bias = saved[7] * c;
+      grad_table = saved[6] * c;
+    } else {
+      const int64_t n_groups = ctx->saved_data["n_groups"].toInt();
+      const int64_t n_features = grad_logits.size(1);
+      grad_bias = at::empty({n_features}, grad_logits.options());
+      grad_table = at::empty({n_groups, n_features}, grad_logits.options());
+      nb_head_backward_cpu(grad_logits.size(0), n_features, upstream.data_ptr<float>(),
+                           saved_group_codes(saved[2], n_groups), n_groups, grad_logits.data_ptr<float>(),
+                           saved[1].data_ptr<float>(), grad_bias.data_ptr<float>(), grad_table.data_ptr<float>());
+    }
     const at::Tensor u = upstream.unsqueeze(1);
     at::Tensor grad_hidden, grad_weight;
     if (ctx->needs_input_grad(0)) grad_hidden = at::mm(grad_logits, weight).mul_(u);
     if (ctx->needs_input_grad(1)) grad_weight = weight_grad_product(ctx, grad_logits.t(), h * u);
     return {grad_hidden, grad_weight, grad_bias, grad_table, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
-            at::Tensor()};
+            at::Tensor(), at::Tensor()};
+  }
+
+ private:
+  // c with upstream = c * row_weights, which weighted mode relies on (nb_head_loss's contract);
+  // anything else is a caller's error, raised rather than turned into a wrong gradient.
+  static double upstream_factor(const at::Tensor& upstream, const at::Tensor& row_weights) {
+    const float* u = upstream.data_ptr<float>();
+    const float* w = row_weights.data_ptr<float>();
+    const int64_t n = upstream.numel();
+    double c = 0;
+    for (int64_t b = 0; b < n; ++b)
+      if (w[b] != 0.0f) {
+        c = static_cast<double>(u[b]) / w[b];
+        break;
+      }
+    for (int64_t b = 0; b < n; ++b) {
+      const double expected = c * w[b];
+      TORCH_CHECK(std::fabs(u[b] - expected) <= 1e-5 * std::fabs(expected) + 1e-30,
+                  "nb_head_loss with row_weights: the loss must be used only through a constant times "
+                  "sum(row_weights * loss); cell ", b, " has upstream gradient ", u[b], ", expected ", expected);
+    }
+    return c;
   }
 };
 
@@ -394,10 +444,11 @@ at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor
 
 at::Tensor nb_head_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor& hidden,
                         const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& log_library,
-                        const at::Tensor& log_theta_table, const at::Tensor& group, const at::Tensor& lgamma_const) {
+                        const at::Tensor& log_theta_table, const at::Tensor& group, const at::Tensor& lgamma_const,
+                        const at::Tensor& row_weights) {
   if (rows.defined() && hidden.is_cpu() && hidden.scalar_type() == at::kFloat)
     return FusedNbHead::apply(hidden, weight, bias, log_theta_table, rows, log_library, group, lgamma_const,
-                              gradients_wanted({hidden, weight, bias, log_theta_table}));
+                              RowWeights{row_weights}, gradients_wanted({hidden, weight, bias, log_theta_table}));
   return nb_loss(rows, x, at::linear(hidden, weight, bias), log_library, log_theta_table, group, lgamma_const);
 }
 

@@ -20,9 +20,14 @@ at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor
 
 // The same loss with logits = hidden weight^T + bias computed inside (the decoder's output
 // layer fused with the loss on the CPU). hidden: B x H; weight: G x H; bias: G.
+// row_weights (B, optional) promises that the loss is used only through c * sum(row_weights *
+// loss) for a constant c, as the objective's masked mean does: the CPU node then reduces the
+// bias and dispersion gradients inside its kernel, and its backward raises an error for any
+// other upstream gradient.
 at::Tensor nb_head_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor& hidden,
                         const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& log_library,
-                        const at::Tensor& log_theta_table, const at::Tensor& group, const at::Tensor& lgamma_const);
+                        const at::Tensor& log_theta_table, const at::Tensor& group, const at::Tensor& lgamma_const,
+                        const at::Tensor& row_weights = at::Tensor());
 
 // First layer of an encoder over sparse rows: rows.encoder_values (B x G, sparse) and `rest`
 // (B x C dense covariates, or undefined) times weight (H x (G + C)) transposed, plus bias.

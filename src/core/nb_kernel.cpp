@@ -41,26 +41,28 @@ class DispersionTerms {
     if (a.group != nullptr)
       for (int64_t b = 0; b < a.n_rows; ++b) n_groups = std::max(n_groups, a.group[b] + 1);
     slot_of_group_.assign(n_groups, -1);
-    std::vector<int64_t> group_of_slot;
     for (int64_t b = 0; b < a.n_rows; ++b) {
       const int64_t g = a.group != nullptr ? a.group[b] : 0;
       if (slot_of_group_[g] < 0) {
-        slot_of_group_[g] = static_cast<int64_t>(group_of_slot.size());
-        group_of_slot.push_back(g);
+        slot_of_group_[g] = static_cast<int64_t>(group_of_slot_.size());
+        group_of_slot_.push_back(g);
       }
     }
-    const auto n_slots = static_cast<int64_t>(group_of_slot.size());
+    const int64_t n_slots = this->n_slots();
     inverse_theta_.resize(n_slots * n_);
     // The table pays off when the batch has many more rows than the table (slots x counts).
     if (n_slots * kTableCounts * 2 <= a.n_rows) count_terms_.resize(n_slots * kTableCounts * n_ * 2);
     const int64_t blocks = (n_ + kLanes - 1) / kLanes;
     at::parallel_for(0, n_slots * blocks, 64, [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i)
-        fill_block(a.theta + group_of_slot[i / blocks] * n_, i / blocks, (i % blocks) * kLanes);
+        fill_block(a.theta + group_of_slot_[i / blocks] * n_, i / blocks, (i % blocks) * kLanes);
     });
   }
 
   const float* inverse_theta(int64_t g) const { return inverse_theta_.data() + slot_of_group_[g] * n_; }
+  int64_t n_slots() const { return static_cast<int64_t>(group_of_slot_.size()); }
+  int64_t slot(int64_t g) const { return slot_of_group_[g]; }
+  int64_t group_of_slot(int64_t s) const { return group_of_slot_[s]; }
 
   // Group g's table, count level by count level (kTableCounts x n_features x 2), or null.
   const float* count_terms(int64_t g) const {
@@ -91,7 +93,7 @@ class DispersionTerms {
   }
 
   int64_t n_ = 0;
-  std::vector<int64_t> slot_of_group_;
+  std::vector<int64_t> slot_of_group_, group_of_slot_;
   std::vector<float> inverse_theta_;  // slot x feature
   std::vector<float> count_terms_;    // slot x count x feature x (lgamma, digamma) differences
 };
@@ -112,7 +114,9 @@ MULTIGRADE_SIMD void count_terms(const float* table, int64_t n, int64_t j, float
 struct Scratch {
   std::vector<float> p, l1p, inv;  // per feature of the current row
   std::vector<float> biased;       // the row's logits plus the bias, when there is one
-  Scratch(int64_t n, bool bias) : p(n), l1p(n), inv(n), biased(bias ? n : 0) {}
+  std::vector<float> glt;          // the row's dispersion gradient, in weighted mode
+  Scratch(int64_t n, const NbKernelArgs& a)
+      : p(n), l1p(n), inv(n), biased(a.logit_bias != nullptr ? n : 0), glt(a.row_weights != nullptr ? n : 0) {}
 };
 
 // The row's logits: in place, or with the bias added into scratch (16 KB, cache-resident,
@@ -202,9 +206,10 @@ void nb_row(const NbKernelArgs& a, const DispersionTerms& terms, int64_t b, Scra
   const float log_lib = a.log_library[b];
   const float lib = std::exp(log_lib);
   const f8 lib8 = simd::splat(lib);
-  const bool grads = a.grad_logits != nullptr && a.grad_log_theta != nullptr;
+  const bool weighted = a.row_weights != nullptr;
+  const bool grads = a.grad_logits != nullptr && (a.grad_log_theta != nullptr || weighted);
   float* gl = grads ? a.grad_logits + b * n : nullptr;
-  float* glt = grads ? a.grad_log_theta + b * n : nullptr;
+  float* glt = !grads ? nullptr : weighted ? s.glt.data() : a.grad_log_theta + b * n;
 
   // Pass 1, every feature: the zero-count terms.
   f8 logp8 = simd::splat(0.0f), r8 = simd::splat(0.0f);
@@ -294,11 +299,57 @@ void nb_count_terms(double x, double theta, double log_theta, double* lgamma_dif
   *digamma_diff = digamma(x + theta) - digamma(theta);
 }
 
+namespace {
+
+// y += w x over n floats.
+MULTIGRADE_TARGET_CLONES
+void add_scaled(int64_t n, float w, const float* x, float* y) {
+  for (int64_t j = 0; j < n; j += kLanes) {
+    const int rest = simd::lanes_at(n, j);
+    simd::store_lanes(y + j, simd::load_lanes(y + j, rest, 0.0f) + simd::load_lanes(x + j, rest, 0.0f) * w, rest);
+  }
+}
+
+// Weighted mode: rows in one chunk per thread, each chunk with its own partial sums (per
+// dispersion slot and for the logits), added up in chunk order afterwards.
+void nb_loss_weighted(const NbKernelArgs& a, const DispersionTerms& terms) {
+  const int64_t n = a.n_features;
+  const int64_t n_chunks = std::max<int64_t>(1, std::min<int64_t>(at::get_num_threads(), a.n_rows));
+  std::vector<std::vector<float>> table(n_chunks, std::vector<float>(terms.n_slots() * n, 0.0f));
+  std::vector<std::vector<float>> logits(n_chunks, std::vector<float>(n, 0.0f));
+  at::parallel_for(0, n_chunks, 1, [&](int64_t begin, int64_t end) {
+    Scratch scratch(n, a);
+    for (int64_t c = begin; c < end; ++c) {
+      for (int64_t b = c * a.n_rows / n_chunks; b < (c + 1) * a.n_rows / n_chunks; ++b) {
+        nb_row(a, terms, b, scratch);
+        const float w = a.row_weights[b];
+        if (w == 0.0f) continue;
+        const int64_t slot = terms.slot(a.group != nullptr ? a.group[b] : 0);
+        add_scaled(n, w, scratch.glt.data(), table[c].data() + slot * n);
+        add_scaled(n, w, a.grad_logits + b * n, logits[c].data());
+      }
+    }
+  });
+  std::fill(a.weighted_grad_table, a.weighted_grad_table + a.n_table_rows * n, 0.0f);
+  std::fill(a.weighted_grad_logits, a.weighted_grad_logits + n, 0.0f);
+  for (int64_t c = 0; c < n_chunks; ++c) {
+    for (int64_t slot = 0; slot < terms.n_slots(); ++slot)
+      add_scaled(n, 1.0f, table[c].data() + slot * n, a.weighted_grad_table + terms.group_of_slot(slot) * n);
+    add_scaled(n, 1.0f, logits[c].data(), a.weighted_grad_logits);
+  }
+}
+
+}  // namespace
+
 void nb_loss_cpu(const NbKernelArgs& args) {
   RECORD_FUNCTION("multigrade::nb_loss_cpu", std::vector<c10::IValue>());  // named in profiler traces
   const DispersionTerms terms(args);
+  if (args.row_weights != nullptr && args.grad_logits != nullptr) {
+    nb_loss_weighted(args, terms);
+    return;
+  }
   at::parallel_for(0, args.n_rows, 16, [&](int64_t begin, int64_t end) {
-    Scratch scratch(args.n_features, args.logit_bias != nullptr);
+    Scratch scratch(args.n_features, args);
     for (int64_t b = begin; b < end; ++b) nb_row(args, terms, b, scratch);
   });
 }

@@ -172,13 +172,13 @@ at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutp
 }
 
 at::Tensor MultigradeNet::decoder_loss(size_t modality, const at::Tensor& z, const at::Tensor& cov,
-                                       const Batch& batch, bool train) const {
+                                       const Batch& batch, bool train, const at::Tensor& row_weights) const {
   if (config_.modalities[modality].likelihood != Likelihood::nb)
     return reconstruction_loss(modality, decode(modality, z, cov, train), batch);
   const Decoder& d = decoders_[modality];
   return nb_head_loss(batch.sparse[modality], batch.x[modality], decoder_hidden(d, z, cov, train),
                       params_[d.mean.weight], params_[d.mean.bias], batch.log_library[modality],
-                      params_[d.log_theta], batch.group, batch.lgamma_const[modality]);
+                      params_[d.log_theta], batch.group, batch.lgamma_const[modality], row_weights);
 }
 
 }  // namespace multigrade

@@ -35,9 +35,10 @@ class MultigradeNet {
   // Per-cell reconstruction loss (negative log-likelihood or squared error), B.
   at::Tensor reconstruction_loss(size_t modality, const DecoderOutput& out, const Batch& batch) const;
   // decode() then reconstruction_loss(), except for nb, whose output layer and loss are one
-  // fused node (nb_head_loss) that never materialises the biased logits.
+  // fused node (nb_head_loss) that never materialises the biased logits. row_weights: see
+  // nb_head_loss (the caller's promise about how the loss is used), or undefined.
   at::Tensor decoder_loss(size_t modality, const at::Tensor& z, const at::Tensor& cov, const Batch& batch,
-                          bool train) const;
+                          bool train, const at::Tensor& row_weights = at::Tensor()) const;
 
  private:
   struct Linear {

@@ -66,9 +66,11 @@ LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const Tr
   terms.z = z;
   terms.reconstruction = at::zeros({batch.size}, batch.present.options());
   for (size_t m = 0; m < config.modalities.size(); ++m) {
-    const at::Tensor loss = net.decoder_loss(m, z, cov, batch, train);
-    terms.reconstruction = terms.reconstruction +
-                           config.modalities[m].coef * batch.present.select(1, static_cast<int64_t>(m)) * loss;
+    // The loss enters the objective only as a constant times sum(present * loss) (through the
+    // batch mean of `total` below), which lets the NB head reduce gradients in its kernel.
+    const at::Tensor present = batch.present.select(1, static_cast<int64_t>(m));
+    const at::Tensor loss = net.decoder_loss(m, z, cov, batch, train, present);
+    terms.reconstruction = terms.reconstruction + config.modalities[m].coef * present * loss;
   }
   terms.kl = kl_standard_normal(joint.mu, joint.logvar);
 
