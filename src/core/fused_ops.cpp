@@ -120,18 +120,19 @@ class FusedNbLoss : public torch::autograd::Function<FusedNbLoss> {
   }
 };
 
-// Optional row weights, passed to the node as a non-tensor argument (autograd's inputs must be
-// defined tensors) and never differentiated.
+// The row weights of nb_head_loss's promise, passed to the node as a non-tensor argument
+// (autograd's inputs are tensors that may receive gradients) and never differentiated.
 struct RowWeights {
   at::Tensor weights;
 };
 
 // The decoder's output layer and the NB loss as one node: logits = h W^T + b, loss per cell.
 // Against a linear node feeding FusedNbLoss it saves passes over the B x G matrices: the bias
-// is added per row inside the kernel (no biased copy), the upstream weights scale h and the
-// B x H product instead of the gradient, and the weight gradient is added in place
-// (weight_grad_product). The bias and dispersion gradients come out of one pass over the
-// saved per-cell gradients, or, given row weights (weighted mode), out of the kernel itself.
+// is added per row inside the kernel (no biased copy); given the row weights that the upstream
+// gradient will be proportional to, the kernel itself reduces the bias and dispersion
+// gradients (no B x G dispersion gradient is written or read back); the upstream weights
+// scale h and the B x H product instead of the gradient; and the weight gradient is added in
+// place (weight_grad_product).
 class FusedNbHead : public torch::autograd::Function<FusedNbHead> {
  public:
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& hidden, const at::Tensor& weight,
@@ -141,28 +142,24 @@ class FusedNbHead : public torch::autograd::Function<FusedNbHead> {
     const at::Tensor h = hidden.contiguous();
     const at::Tensor b = bias.contiguous();
     const at::Tensor logits = at::mm(h, weight.t());
-    const bool weighted = need_grads && row_weights.weights.defined();
-    NbKernelCall call(logits, log_theta_table, rows, log_library, group, lgamma_const, need_grads && !weighted);
+    NbKernelCall call(logits, log_theta_table, rows, log_library, group, lgamma_const, /*need_grads=*/false);
     call.args.logit_bias = b.data_ptr<float>();
-    at::Tensor weights, weighted_table, weighted_bias;
-    if (weighted) {
-      weights = row_weights.weights.to(at::kFloat).contiguous();
-      call.grad_logits = at::empty_like(logits);
-      weighted_table = at::empty_like(call.log_theta);
-      weighted_bias = at::empty({logits.size(1)}, logits.options());
-      call.args.grad_logits = call.grad_logits.data_ptr<float>();
-      call.args.row_weights = weights.data_ptr<float>();
-      call.args.n_table_rows = call.n_groups();
-      call.args.weighted_grad_table = weighted_table.data_ptr<float>();
-      call.args.weighted_grad_logits = weighted_bias.data_ptr<float>();
+    if (!need_grads) {
+      nb_loss_cpu(call.args);
+      return call.nll;
     }
+    const at::Tensor weights = row_weights.weights.to(at::kFloat).contiguous();
+    const at::Tensor grad_logits = at::empty_like(logits);
+    const at::Tensor weighted_table = at::empty_like(call.log_theta);
+    const at::Tensor weighted_bias = at::empty({logits.size(1)}, logits.options());
+    call.args.grad_logits = grad_logits.data_ptr<float>();
+    call.args.row_weights = weights.data_ptr<float>();
+    call.args.n_table_rows = call.n_groups();
+    call.args.weighted_grad_table = weighted_table.data_ptr<float>();
+    call.args.weighted_grad_logits = weighted_bias.data_ptr<float>();
     nb_loss_cpu(call.args);
-    if (need_grads) {
-      ctx->save_for_backward({call.grad_logits, call.grad_log_theta, call.groups, h, weight, weights, weighted_table,
-                              weighted_bias});
-      ctx->saved_data["n_groups"] = call.n_groups();
-      remember_weight_grad(ctx, weight);
-    }
+    ctx->save_for_backward({grad_logits, h, weight, weights, weighted_table, weighted_bias});
+    remember_weight_grad(ctx, weight);
     return call.nll;
   }
 
@@ -170,32 +167,19 @@ class FusedNbHead : public torch::autograd::Function<FusedNbHead> {
     const auto saved = ctx->get_saved_variables();
     const at::Tensor upstream = grad_output[0].contiguous();
     const at::Tensor& grad_logits = saved[0];
-    const at::Tensor& h = saved[3];
-    const at::Tensor& weight = saved[4];
-    at::Tensor grad_bias, grad_table;
-    if (saved[5].defined()) {
-      const double c = upstream_factor(upstream, saved[5]);
-      grad_bias = saved[7] * c;
-      grad_table = saved[6] * c;
-    } else {
-      const int64_t n_groups = ctx->saved_data["n_groups"].toInt();
-      const int64_t n_features = grad_logits.size(1);
-      grad_bias = at::empty({n_features}, grad_logits.options());
-      grad_table = at::empty({n_groups, n_features}, grad_logits.options());
-      nb_head_backward_cpu(grad_logits.size(0), n_features, upstream.data_ptr<float>(),
-                           saved_group_codes(saved[2], n_groups), n_groups, grad_logits.data_ptr<float>(),
-                           saved[1].data_ptr<float>(), grad_bias.data_ptr<float>(), grad_table.data_ptr<float>());
-    }
+    const at::Tensor& h = saved[1];
+    const at::Tensor& weight = saved[2];
+    const double c = upstream_factor(upstream, saved[3]);
     const at::Tensor u = upstream.unsqueeze(1);
     at::Tensor grad_hidden, grad_weight;
     if (ctx->needs_input_grad(0)) grad_hidden = at::mm(grad_logits, weight).mul_(u);
     if (ctx->needs_input_grad(1)) grad_weight = weight_grad_product(ctx, grad_logits.t(), h * u);
-    return {grad_hidden, grad_weight, grad_bias, grad_table, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(),
-            at::Tensor(), at::Tensor()};
+    return {grad_hidden, grad_weight, saved[5] * c, saved[4] * c, at::Tensor(), at::Tensor(), at::Tensor(),
+            at::Tensor(), at::Tensor(), at::Tensor()};
   }
 
  private:
-  // c with upstream = c * row_weights, which weighted mode relies on (nb_head_loss's contract);
+  // c with upstream = c * row_weights, which the kernel's reductions rely on (nb_head_loss's contract);
   // anything else is a caller's error, raised rather than turned into a wrong gradient.
   static double upstream_factor(const at::Tensor& upstream, const at::Tensor& row_weights) {
     const float* u = upstream.data_ptr<float>();
@@ -446,7 +430,8 @@ at::Tensor nb_head_loss(const SparseRows& rows, const at::Tensor& x, const at::T
                         const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& log_library,
                         const at::Tensor& log_theta_table, const at::Tensor& group, const at::Tensor& lgamma_const,
                         const at::Tensor& row_weights) {
-  if (rows.defined() && hidden.is_cpu() && hidden.scalar_type() == at::kFloat)
+  // Without the promise, the output layer and FusedNbLoss stay separate nodes.
+  if (rows.defined() && row_weights.defined() && hidden.is_cpu() && hidden.scalar_type() == at::kFloat)
     return FusedNbHead::apply(hidden, weight, bias, log_theta_table, rows, log_library, group, lgamma_const,
                               RowWeights{row_weights}, gradients_wanted({hidden, weight, bias, log_theta_table}));
   return nb_loss(rows, x, at::linear(hidden, weight, bias), log_library, log_theta_table, group, lgamma_const);

@@ -23,7 +23,7 @@ at::Tensor nb_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor
 // row_weights (B, optional) promises that the loss is used only through c * sum(row_weights *
 // loss) for a constant c, as the objective's masked mean does: the CPU node then reduces the
 // bias and dispersion gradients inside its kernel, and its backward raises an error for any
-// other upstream gradient.
+// other upstream gradient. Without it: at::linear, then nb_loss.
 at::Tensor nb_head_loss(const SparseRows& rows, const at::Tensor& x, const at::Tensor& hidden,
                         const at::Tensor& weight, const at::Tensor& bias, const at::Tensor& log_library,
                         const at::Tensor& log_theta_table, const at::Tensor& group, const at::Tensor& lgamma_const,

@@ -354,51 +354,26 @@ void nb_loss_cpu(const NbKernelArgs& args) {
   });
 }
 
-namespace {
-
-// Both backward passes: each task owns a range of features, so no two write the same table
-// (or bias) entry. Head form: grad_logits stays unscaled and its upstream-weighted row sum
-// goes to grad_bias; otherwise its rows are scaled by upstream in place.
-template <bool kHead, typename GradLogits>  // GradLogits: const float in the head form, else float
-void nb_backward(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group, int64_t n_groups,
-                 GradLogits* grad_logits, const float* grad_log_theta, float* grad_bias, float* grad_table) {
+void nb_loss_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
+                          int64_t n_groups, float* grad_logits, const float* grad_log_theta, float* grad_table) {
+  RECORD_FUNCTION("multigrade::nb_loss_backward_cpu", std::vector<c10::IValue>());
   std::fill(grad_table, grad_table + n_groups * n_features, 0.0f);
-  if constexpr (kHead) std::fill(grad_bias, grad_bias + n_features, 0.0f);
+  // Each task owns a range of features: no two write the same table entry.
   constexpr int64_t kFeatureBlock = 256;
   const int64_t n_blocks = (n_features + kFeatureBlock - 1) / kFeatureBlock;
   at::parallel_for(0, n_blocks, 1, [&](int64_t begin, int64_t end) {
     const int64_t j0 = begin * kFeatureBlock, j1 = std::min(n_features, end * kFeatureBlock);
     for (int64_t r = 0; r < n_rows; ++r) {
       const float u = upstream[r];
-      GradLogits* gl = grad_logits + r * n_features;
+      float* gl = grad_logits + r * n_features;
       const float* glt = grad_log_theta + r * n_features;
       float* table = grad_table + (group != nullptr ? group[r] : 0) * n_features;
       for (int64_t j = j0; j < j1; ++j) {
-        if constexpr (kHead) {
-          grad_bias[j] += u * gl[j];
-        } else {
-          gl[j] *= u;
-        }
+        gl[j] *= u;
         table[j] += u * glt[j];
       }
     }
   });
-}
-
-}  // namespace
-
-void nb_loss_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
-                          int64_t n_groups, float* grad_logits, const float* grad_log_theta, float* grad_table) {
-  RECORD_FUNCTION("multigrade::nb_loss_backward_cpu", std::vector<c10::IValue>());
-  nb_backward<false>(n_rows, n_features, upstream, group, n_groups, grad_logits, grad_log_theta, nullptr, grad_table);
-}
-
-void nb_head_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
-                          int64_t n_groups, const float* grad_logits, const float* grad_log_theta, float* grad_bias,
-                          float* grad_table) {
-  RECORD_FUNCTION("multigrade::nb_head_backward_cpu", std::vector<c10::IValue>());
-  nb_backward<true>(n_rows, n_features, upstream, group, n_groups, grad_logits, grad_log_theta, grad_bias,
-                    grad_table);
 }
 
 }  // namespace multigrade

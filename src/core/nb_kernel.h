@@ -45,14 +45,6 @@ void nb_loss_cpu(const NbKernelArgs& args);
 void nb_loss_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
                           int64_t n_groups, float* grad_logits, const float* grad_log_theta, float* grad_table);
 
-// The same backward when the logits were a linear map h W^T + b of a hidden layer (the
-// decoder's output layer fused with the loss): grad_logits stays unscaled (the caller folds
-// upstream into the small products with h and W), grad_bias gets sum_r upstream[r] *
-// grad_logits[r], and grad_table as above; both outputs are overwritten.
-void nb_head_backward_cpu(int64_t n_rows, int64_t n_features, const float* upstream, const int64_t* group,
-                          int64_t n_groups, const float* grad_logits, const float* grad_log_theta, float* grad_bias,
-                          float* grad_table);
-
 // lgamma(x + theta) - lgamma(theta) and digamma(x + theta) - digamma(theta) for x > 0.
 // Exposed for tests.
 void nb_count_terms(double x, double theta, double log_theta, double* lgamma_diff, double* digamma_diff);
