@@ -19,6 +19,7 @@
 
 #include "api.h"
 #include "bench_mil.h"
+#include "machine_probe.h"
 #include "simulate.h"
 
 namespace {
@@ -67,6 +68,17 @@ double peak_rss_mb() {
   while (std::getline(status, line))
     if (line.rfind("VmHWM:", 0) == 0) return std::atof(line.c_str() + 6) / 1024.0;
   return -1;
+}
+
+// The machine's GEMM speed at the training's first-layer shape, before and after training:
+// cells/s that moved with it moved with the host, not with the build.
+void print_gemm_probe(const char* when, const Args& args, const std::string& device) {
+  constexpr int64_t kHidden = 128;
+  std::printf("{\"task\":\"gemm_probe\",\"when\":\"%s\",\"shape\":\"%lldx%lldx%lld\",\"threads\":%d,"
+              "\"device\":\"%s\",\"gflops\":%.1f}\n",
+              when, static_cast<long long>(args.batch), static_cast<long long>(args.sim.n_genes),
+              static_cast<long long>(kHidden), args.threads, device.c_str(),
+              multigrade_bench::gemm_gflops(args.batch, args.sim.n_genes, kHidden, device));
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -165,23 +177,29 @@ int main(int argc, char** argv) {
   // The trainer (and its copy of the data) is released before the embedding pass, which
   // makes its own: the peak holds one core copy of the data, not two.
   std::vector<multigrade::NamedArray> weights;
+  print_gemm_probe("before_training", args, device);
   {
     t0 = std::chrono::steady_clock::now();
     multigrade::Trainer trainer(mc, tc, in, device);
     const double setup_s = seconds_since(t0);
-    double timed_s = 0;
+    double timed_s = 0, steal_s = 0;
     int64_t timed_cells = 0, timed_epochs = 0;
     std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
     for (int e = 0; e < args.epochs && !trainer.finished(); ++e) {
       if (e == 1 && !args.profile.empty())
         profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(args.profile);
+      const double steal_before = multigrade_bench::cpu_steal_seconds();
       const auto stats = trainer.run_epoch(nullptr);
-      std::printf("{\"task\":\"epoch\",\"epoch\":%d,\"loss\":%.4f,\"seconds\":%.3f,\"cells_per_s\":%.0f}\n",
-                  stats.epoch, stats.train_loss, stats.seconds, stats.cells_seen / stats.seconds);
+      const double steal = steal_before < 0 ? -1 : multigrade_bench::cpu_steal_seconds() - steal_before;
+      std::printf("{\"task\":\"epoch\",\"epoch\":%d,\"loss\":%.4f,\"seconds\":%.3f,\"cells_per_s\":%.0f,"
+                  "\"cpu_steal_s\":%s}\n",
+                  stats.epoch, stats.train_loss, stats.seconds, stats.cells_seen / stats.seconds,
+                  multigrade_bench::json_number(steal).c_str());
       if (e > 0 || args.epochs == 1) {  // epoch 1 includes allocator and BLAS warm-up
         timed_s += stats.seconds;
         timed_cells += stats.cells_seen;
         ++timed_epochs;
+        steal_s = steal < 0 || steal_s < 0 ? -1 : steal_s + steal;
       }
     }
     profiler.reset();  // writes the trace
@@ -192,14 +210,16 @@ int main(int argc, char** argv) {
     const double epoch_rate = static_cast<double>(data.n_cells * timed_epochs) / timed_s;
     std::printf("{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
                 "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"libtorch\":\"%s\",\"setup_s\":%.2f,"
-                "\"cells_per_s\":%.0f,\"epoch_cells_per_s\":%.0f,\"ms_per_step\":%.2f}\n",
+                "\"cells_per_s\":%.0f,\"epoch_cells_per_s\":%.0f,\"ms_per_step\":%.2f,\"timed_s\":%.2f,\"cpu_steal_s\":%s}\n",
                 static_cast<long long>(data.n_cells), static_cast<long long>(args.sim.n_genes),
                 static_cast<long long>(args.sim.n_proteins), static_cast<long long>(args.sim.n_peaks),
                 static_cast<long long>(args.batch), args.threads, device.c_str(), info.torch_version.c_str(),
-                setup_s, train_rate, epoch_rate, 1000.0 * static_cast<double>(args.batch) / train_rate);
+                setup_s, train_rate, epoch_rate, 1000.0 * static_cast<double>(args.batch) / train_rate, timed_s,
+                multigrade_bench::json_number(steal_s).c_str());
 
     weights = trainer.weights();
   }
+  print_gemm_probe("after_training", args, device);
   t0 = std::chrono::steady_clock::now();
   const auto latent = multigrade::encode_latent(mc, weights, in, device);
   std::printf("{\"task\":\"embed\",\"cells\":%lld,\"device\":\"%s\",\"cells_per_s\":%.0f}\n",
