@@ -1,7 +1,8 @@
 // C++ benchmark driver over the multigrade core (no R): simulates data, trains the default
 // architecture, embeds, imputes the protein from RNA, maps a query (a new donor level;
 // only its embedding rows and dispersions learn) and trains MultiMIL on a simulated latent
-// space, printing JSON lines with cells/s, peak memory, device and LibTorch.
+// space, printing JSON lines with cells/s, peak memory, device and LibTorch, and probes of
+// what the machine delivered meanwhile (GEMM speed, CPU steal; machine_probe.h).
 //   bench_core [--cells N] [--epochs E] [--batch B] [--threads T] [--device cpu|cuda|auto]
 //              [--genes G] [--peaks P] [--donors D] [--library L (mean RNA counts per cell)]
 //              [--query-cells Q (default 10000; 0 skips mapping)]
