@@ -19,6 +19,12 @@ if cmake -S src/core -B build/core -DCMAKE_PREFIX_PATH="$torch_cmake" >build/cma
     cpp_passed=$(echo "$line" | awk '{print $1}')
     cpp_failed=$(echo "$line" | awk '{print $3}')
     [ -n "$line" ] || cpp_failed=1
+    # The benchmark driver, built with the tests: one more test.
+    if bash scripts/check-bench.sh build/core/bench_core; then
+      cpp_passed=$((cpp_passed + 1))
+    else
+      cpp_failed=$((cpp_failed + 1))
+    fi
   else
     tail -n 30 build/core-build.log; cpp_failed=1
   fi
