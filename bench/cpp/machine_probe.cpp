@@ -13,7 +13,7 @@
 namespace multigrade_bench {
 
 double gemm_gflops(int64_t batch, int64_t genes, int64_t hidden, const std::string& device) {
-  const auto options = at::TensorOptions().dtype(at::kFloat).device(device == "cuda" ? at::kCUDA : at::kCPU);
+  const auto options = at::TensorOptions().dtype(at::kFloat).device(at::Device(device));
   const at::Tensor x = at::randn({batch, genes}, options);
   const at::Tensor w = at::randn({hidden, genes}, options);
   at::Tensor out = at::empty({batch, hidden}, options);
