@@ -156,18 +156,19 @@ NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden,
   for (const auto& t : {h, weight, bias, table}) fast.push_back(t.to(at::kFloat).requires_grad_(true));
   if (existing_grad) fast[1].mutable_grad() = earlier_grad.to(at::kFloat);
   const at::Tensor fast_weights = weights.to(at::kFloat);
-  const at::Tensor fast_loss =
-      nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast[0], fast[1], fast[2], log_library.to(at::kFloat),
-                   fast[3], group, lgamma_const.to(at::kFloat), row_weighted ? fast_weights : at::Tensor());
+  const auto fast_head_loss = [&] {
+    return nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast[0], fast[1], fast[2],
+                        log_library.to(at::kFloat), fast[3], group, lgamma_const.to(at::kFloat),
+                        row_weighted ? fast_weights : at::Tensor());
+  };
+  const at::Tensor fast_loss = fast_head_loss();
   (fast_loss * fast_weights * 0.25).sum().backward();  // upstream 0.25 * weights: weighted mode's factor is not 1
 
   // Validation's no-grad pass (with the same row weights) takes the kernel's other branch.
   at::Tensor no_grad_loss;
   {
     at::NoGradGuard no_grad;
-    no_grad_loss = nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast[0], fast[1], fast[2],
-                                log_library.to(at::kFloat), fast[3], group, lgamma_const.to(at::kFloat),
-                                row_weighted ? fast_weights : at::Tensor());
+    no_grad_loss = fast_head_loss();
   }
   NbHeadComparison out;
   const auto value_error = [&](const at::Tensor& fast_value) {

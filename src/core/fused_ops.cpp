@@ -47,6 +47,11 @@ at::Tensor weight_grad_product(AutogradContext* ctx, const at::Tensor& a, const 
   return at::Tensor();
 }
 
+// The kernel's group codes: null when there is one dispersion row (every cell in group 0).
+const int64_t* group_codes(const at::Tensor& groups, int64_t n_groups) {
+  return n_groups > 1 ? groups.data_ptr<int64_t>() : nullptr;
+}
+
 // The fused NB kernel's inputs as contiguous float tensors, with the unit-upstream gradient
 // buffers when gradients are needed; logits must outlive the kernel call.
 struct NbKernelCall {
@@ -72,7 +77,7 @@ struct NbKernelCall {
     args.lgamma_const = lgc.data_ptr<float>();
     args.log_theta = log_theta.data_ptr<float>();
     args.theta = theta.data_ptr<float>();
-    args.group = n_groups() > 1 ? groups.data_ptr<int64_t>() : nullptr;
+    args.group = group_codes(groups, n_groups());
     args.nll = nll.data_ptr<float>();
     if (need_grads) {
       grad_logits = at::empty_like(logits);
@@ -84,10 +89,6 @@ struct NbKernelCall {
 
   int64_t n_groups() const { return log_theta.size(0); }
 };
-
-const int64_t* saved_group_codes(const at::Tensor& groups, int64_t n_groups) {
-  return n_groups > 1 ? groups.data_ptr<int64_t>() : nullptr;
-}
 
 // Saves each cell's gradients for a unit upstream gradient; backward scales them.
 class FusedNbLoss : public torch::autograd::Function<FusedNbLoss> {
@@ -114,7 +115,7 @@ class FusedNbLoss : public torch::autograd::Function<FusedNbLoss> {
     const int64_t n_groups = ctx->saved_data["n_groups"].toInt();
     at::Tensor grad_table = at::empty({n_groups, grad_logits.size(1)}, grad_logits.options());
     nb_loss_backward_cpu(grad_logits.size(0), grad_logits.size(1), upstream.data_ptr<float>(),
-                         saved_group_codes(saved[2], n_groups), n_groups, grad_logits.data_ptr<float>(),
+                         group_codes(saved[2], n_groups), n_groups, grad_logits.data_ptr<float>(),
                          grad_log_theta.data_ptr<float>(), grad_table.data_ptr<float>());
     return {grad_logits, grad_table, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }

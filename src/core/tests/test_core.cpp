@@ -98,18 +98,18 @@ void test_fused_kernels() {
   }
   // The decoder's output layer fused with the loss, with and without a gradient to add to.
   for (bool row_weighted : {false, true}) {
-  for (bool existing_grad : {false, true}) {
-    for (int64_t groups : {1, 3}) {
-      const auto c = multigrade::formulas::compare_nb_head(200, 203, 24, groups, existing_grad, row_weighted, 17);
-      const std::string what = std::string(existing_grad ? " (adding to a gradient, " : " (fresh gradient, ") +
-                               (row_weighted ? "row weights given, " : "") + std::to_string(groups) + " groups)";
-      check(c.value_error < 1e-4, "fused nb head loss matches linear + nb" + what);
-      check(c.hidden_error < 1e-4, "fused nb head gradient (hidden) matches autograd" + what);
-      check(c.weight_error < 1e-4, "fused nb head gradient (weight) matches autograd" + what);
-      check(c.bias_error < 1e-4, "fused nb head gradient (bias) matches autograd" + what);
-      check(c.table_error < 1e-4, "fused nb head gradient (dispersion) matches autograd" + what);
+    for (bool existing_grad : {false, true}) {
+      for (int64_t groups : {1, 3}) {
+        const auto c = multigrade::formulas::compare_nb_head(200, 203, 24, groups, existing_grad, row_weighted, 17);
+        const std::string what = std::string(existing_grad ? " (adding to a gradient, " : " (fresh gradient, ") +
+                                 (row_weighted ? "row weights given, " : "") + std::to_string(groups) + " groups)";
+        check(c.value_error < 1e-4, "fused nb head loss matches linear + nb" + what);
+        check(c.hidden_error < 1e-4, "fused nb head gradient (hidden) matches autograd" + what);
+        check(c.weight_error < 1e-4, "fused nb head gradient (weight) matches autograd" + what);
+        check(c.bias_error < 1e-4, "fused nb head gradient (bias) matches autograd" + what);
+        check(c.table_error < 1e-4, "fused nb head gradient (dispersion) matches autograd" + what);
+      }
     }
-  }
   }
   check(multigrade::formulas::nb_head_rejects_other_upstream(3),
         "fused nb head with row weights rejects an upstream gradient not proportional to them");
