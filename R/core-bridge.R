@@ -34,6 +34,9 @@ core_train_config <- function(data, max_epochs, batch_size, lr, seed, options) {
         alignment = options$alignment,
         stratified_batches = options$stratified_batches && integrating,
         modality_dropout = options$modality_dropout %||% 0,
+        # Options saved before these existed read as the defaults.
+        data_placement = options$data_placement %||% "auto",
+        matmul_precision = options$matmul_precision %||% "highest",
         seed = as.double(seed))
 }
 

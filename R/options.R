@@ -39,6 +39,16 @@
 #'   Not part of Multigrate (0 reproduces it); values around 0.3 make RNA-only
 #'   cells land where their paired profiles would and improve imputation, so
 #'   use it for references that will map unimodal queries or impute.
+#' @param data_placement Where training minibatches are assembled: `"auto"`
+#'   (on the GPU when training there and the data fit in its memory, else from
+#'   the host copy), `"device"` (copy all data to the training device once and
+#'   gather each minibatch there: no per-step copies; an error if the data do
+#'   not fit) or `"host"` (gather on the host and copy each minibatch). On the
+#'   CPU, `"auto"` and `"host"` use the fused sparse kernels; `"device"` runs
+#'   the GPU's code path there (slower; for checking it).
+#' @param matmul_precision `"highest"` (float32 matrix products) or `"high"`
+#'   (TF32 tensor cores on CUDA GPUs: faster, with about three significant
+#'   digits in each product). CPU training is not affected.
 #' @param n_threads CPU threads for LibTorch (default: the option
 #'   `multigrade.n_threads`, else the number of cores, at most 8).
 #' @return A list of class `multigrade_options`.
@@ -59,9 +69,13 @@ multigrade_options <- function(n_layers_encoder = 2L, n_hidden_encoder = 128L,
                                train_size = 0.9, early_stopping = TRUE,
                                patience = 10L, n_epochs_kl_warmup = NULL,
                                stratified_batches = TRUE, modality_dropout = 0,
+                               data_placement = c("auto", "device", "host"),
+                               matmul_precision = c("highest", "high"),
                                n_threads = NULL) {
     mixing <- match.arg(mixing)
     alignment <- match.arg(alignment)
+    data_placement <- match.arg(data_placement)
+    matmul_precision <- match.arg(matmul_precision)
     check_count(n_layers_encoder, min = 0)
     check_count(n_layers_decoder, min = 0)
     check_count(n_hidden_encoder)
@@ -99,6 +113,7 @@ multigrade_options <- function(n_layers_encoder = 2L, n_hidden_encoder = 128L,
         n_epochs_kl_warmup = n_epochs_kl_warmup,
         stratified_batches = isTRUE(stratified_batches),
         modality_dropout = modality_dropout,
+        data_placement = data_placement, matmul_precision = matmul_precision,
         n_threads = as.integer(n_threads)), class = "multigrade_options")
 }
 

@@ -17,5 +17,10 @@ check train epoch_cells_per_s
 check gemm_probe gflops
 check peak_memory max_rss_mb
 echo "$out" | grep '"task":"train"' | grep -Eq '"cpu_steal_s":([0-9.]+|null)' || { echo "bench_core: no cpu_steal_s"; missing=1; }
+# The data-on-device path (a GPU's default) run on the CPU: batches gathered by index.
+placed=$("$bench" --cells 1000 --epochs 2 --threads 2 --device cpu --query-cells 0 --mil-cells 0 \
+  --data-placement device 2>&1) || { echo "$placed" | tail -n 20; echo "bench_core --data-placement device failed"; exit 1; }
+echo "$placed" | grep '"task":"train"' | grep '"data_on_device":true' |
+  grep -Eq '"cells_per_s":[0-9]*\.?[0-9]*[1-9]' || { echo "bench_core: no device-placed train line"; missing=1; }
 [ "$missing" -eq 0 ] && echo "bench smoke test: all task lines present"
 exit "$missing"

@@ -66,6 +66,8 @@ TrainConfig train_config(const Rcpp::List& x) {
   tc.stratified_batches = field<bool>(x, "stratified_batches");
   tc.modality_dropout = field<double>(x, "modality_dropout");
   tc.seed = static_cast<uint64_t>(field<double>(x, "seed"));
+  tc.data_placement = parse_data_placement(field<std::string>(x, "data_placement"));
+  tc.matmul_precision = parse_matmul_precision(field<std::string>(x, "matmul_precision"));
   return tc;
 }
 

@@ -8,6 +8,7 @@
 //              [--query-cells Q (default 10000; 0 skips mapping)]
 //              [--mil-cells M (default 256000; 0 skips MIL)] [--mil-epochs K (default 3)]
 //              [--profile FILE (LibTorch profiler trace of the timed training epochs, chrome format)]
+//              [--data-placement auto|host|device] [--matmul-precision highest|high (TF32 on CUDA)]
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +36,8 @@ struct Args {
   int64_t mil_cells = 256000;
   int mil_epochs = 3;
   std::string profile;
+  std::string data_placement = "auto";
+  std::string matmul_precision = "highest";
 };
 
 Args parse(int argc, char** argv) {
@@ -55,6 +58,8 @@ Args parse(int argc, char** argv) {
     else if (key == "--mil-cells") a.mil_cells = std::atoll(v);
     else if (key == "--mil-epochs") a.mil_epochs = std::atoi(v);
     else if (key == "--profile") a.profile = v;
+    else if (key == "--data-placement") a.data_placement = v;
+    else if (key == "--matmul-precision") a.matmul_precision = v;
     else {
       std::fprintf(stderr, "unknown argument %s\n", key.c_str());
       std::exit(2);
@@ -174,6 +179,8 @@ int main(int argc, char** argv) {
   tc.alignment = multigrade::Alignment::latent;
   tc.stratified_batches = true;
   tc.seed = 1;
+  tc.data_placement = multigrade::parse_data_placement(args.data_placement);
+  tc.matmul_precision = multigrade::parse_matmul_precision(args.matmul_precision);
 
   // The trainer (and its copy of the data) is released before the embedding pass, which
   // makes its own: the peak holds one core copy of the data, not two.
@@ -210,12 +217,13 @@ int main(int argc, char** argv) {
     // train, over the same time.
     const double epoch_rate = static_cast<double>(data.n_cells * timed_epochs) / timed_s;
     std::printf("{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
-                "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"libtorch\":\"%s\",\"setup_s\":%.2f,"
+                "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"data_on_device\":%s,\"matmul_precision\":\"%s\","
+                "\"libtorch\":\"%s\",\"setup_s\":%.2f,"
                 "\"cells_per_s\":%.0f,\"epoch_cells_per_s\":%.0f,\"ms_per_step\":%.2f,\"timed_s\":%.2f,\"cpu_steal_s\":%s}\n",
                 static_cast<long long>(data.n_cells), static_cast<long long>(args.sim.n_genes),
                 static_cast<long long>(args.sim.n_proteins), static_cast<long long>(args.sim.n_peaks),
-                static_cast<long long>(args.batch), args.threads, device.c_str(), info.torch_version.c_str(),
-                setup_s, train_rate, epoch_rate, 1000.0 * static_cast<double>(args.batch) / train_rate, timed_s,
+                static_cast<long long>(args.batch), args.threads, device.c_str(), trainer.data_on_device() ? "true" : "false",
+                args.matmul_precision.c_str(), info.torch_version.c_str(), setup_s, train_rate, epoch_rate, 1000.0 * static_cast<double>(args.batch) / train_rate, timed_s,
                 multigrade_bench::json_number(steal_s).c_str());
 
     weights = trainer.weights();

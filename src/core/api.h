@@ -15,10 +15,21 @@ namespace multigrade {
 enum class Likelihood { mse, nb, zinb, bernoulli, nbmixture };
 enum class Mixing { product, mixture };
 enum class Alignment { none, latent, marginal, both };
+// Where training minibatches are assembled. host: gathered from the host copy and copied to
+// the device each step. device: the whole data set is copied to the device once and batches
+// are gathered there by index (no per-step copy or host sync; needs the data to fit in
+// device memory). automatic: device for a GPU, host for the CPU (whose fused kernels read
+// the host's sparse rows directly).
+enum class DataPlacement { automatic, host, device };
+// Precision of float32 matrix products on CUDA: highest (true fp32) or high (TF32 tensor
+// cores, about 10 mantissa bits in the products). CPU products are not affected.
+enum class MatmulPrecision { highest, high };
 
 Likelihood parse_likelihood(const std::string& name);
 Mixing parse_mixing(const std::string& name);
 Alignment parse_alignment(const std::string& name);
+DataPlacement parse_data_placement(const std::string& name);
+MatmulPrecision parse_matmul_precision(const std::string& name);
 bool is_count_likelihood(Likelihood lik);
 
 struct ModalitySpec {
@@ -68,6 +79,8 @@ struct TrainConfig {
   // query mapping (subset training as in MoPoE-VAE; Multigrate has no such term).
   double modality_dropout = 0.0;
   uint64_t seed = 0;
+  DataPlacement data_placement = DataPlacement::automatic;
+  MatmulPrecision matmul_precision = MatmulPrecision::highest;
 };
 
 // A view on caller-owned memory for one modality; the core copies what it keeps.
@@ -139,6 +152,20 @@ class ThreadScope {
   int previous_;
 };
 
+// Sets LibTorch's float32 matrix-product precision (a process-wide setting) for a scope and
+// restores the previous one afterwards.
+class MatmulPrecisionScope {
+ public:
+  explicit MatmulPrecisionScope(MatmulPrecision precision);
+  ~MatmulPrecisionScope();
+  MatmulPrecisionScope(const MatmulPrecisionScope&) = delete;
+  MatmulPrecisionScope& operator=(const MatmulPrecisionScope&) = delete;
+  static MatmulPrecision current();  // LibTorch's setting now; any level below highest reads as high
+
+ private:
+  int previous_;  // LibTorch's own setting, which has levels beyond ours
+};
+
 struct MilSetup;  // mil_api.h: end-to-end training of a MIL head on the latent space
 
 // Training state: network, optimiser, data split; lives across epochs so that
@@ -171,6 +198,7 @@ class Trainer {
   std::vector<NamedArray> mil_weights() const;  // empty without a MIL head
   std::vector<int> validation_cells() const;  // 0-based
   int64_t n_trainable() const;                // parameters the optimiser updates
+  bool data_on_device() const;  // batches gathered on the device (TrainConfig::data_placement)
 
  private:
   struct Impl;

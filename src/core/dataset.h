@@ -47,6 +47,8 @@ class CellData {
   Batch batch(const std::vector<int64_t>& cells, const at::Device& device) const;
 
  private:
+  friend class ResidentData;  // copies the storage below to the device once
+
   struct Modality {
     Likelihood likelihood = Likelihood::mse;
     bool log_input = false;

@@ -33,6 +33,19 @@ Alignment parse_alignment(const std::string& name) {
   throw std::invalid_argument("unknown alignment '" + name + "' (use none, latent, marginal or both)");
 }
 
+DataPlacement parse_data_placement(const std::string& name) {
+  if (name == "auto") return DataPlacement::automatic;
+  if (name == "host") return DataPlacement::host;
+  if (name == "device") return DataPlacement::device;
+  throw std::invalid_argument("unknown data placement '" + name + "' (use auto, host or device)");
+}
+
+MatmulPrecision parse_matmul_precision(const std::string& name) {
+  if (name == "highest") return MatmulPrecision::highest;
+  if (name == "high") return MatmulPrecision::high;
+  throw std::invalid_argument("unknown matmul precision '" + name + "' (use highest or high)");
+}
+
 bool is_count_likelihood(Likelihood lik) {
   return lik == Likelihood::nb || lik == Likelihood::zinb || lik == Likelihood::nbmixture;
 }
@@ -69,5 +82,30 @@ ThreadScope::ThreadScope(int n_threads) : previous_(at::get_num_threads()) {
 }
 
 ThreadScope::~ThreadScope() { at::set_num_threads(previous_); }
+
+namespace {
+// The string form is what torch.set_float32_matmul_precision passes in every LibTorch since 1.12.
+const char* precision_name(at::Float32MatmulPrecision p) {
+  switch (p) {
+    case at::Float32MatmulPrecision::HIGH: return "high";
+    case at::Float32MatmulPrecision::MEDIUM: return "medium";
+    default: return "highest";
+  }
+}
+}  // namespace
+
+MatmulPrecisionScope::MatmulPrecisionScope(MatmulPrecision precision)
+    : previous_(static_cast<int>(at::globalContext().float32MatmulPrecision())) {
+  at::globalContext().setFloat32MatmulPrecision(precision == MatmulPrecision::high ? "high" : "highest");
+}
+
+MatmulPrecisionScope::~MatmulPrecisionScope() {
+  at::globalContext().setFloat32MatmulPrecision(precision_name(static_cast<at::Float32MatmulPrecision>(previous_)));
+}
+
+MatmulPrecision MatmulPrecisionScope::current() {
+  return at::globalContext().float32MatmulPrecision() == at::Float32MatmulPrecision::HIGHEST ? MatmulPrecision::highest
+                                                                                             : MatmulPrecision::high;
+}
 
 }  // namespace multigrade

@@ -16,6 +16,7 @@
 #include "network.h"
 #include "objective.h"
 #include "optimizer.h"
+#include "resident_data.h"
 #include "sampler.h"
 
 namespace multigrade {
@@ -30,6 +31,7 @@ struct Trainer::Impl {
   TrainConfig config;
   at::Device device;
   CellData data;
+  std::unique_ptr<ResidentData> resident;  // the data on the device, when placed there
   std::mt19937_64 rng;
   CellSplit split;
   std::unique_ptr<MultigradeNet> net;
@@ -51,6 +53,7 @@ struct Trainer::Impl {
       : model_config(mc), config(tc), device(resolve_device(dev)), data(mc, input), rng(tc.seed) {
     at::manual_seed(tc.seed);  // parameter init, dropout and reparameterisation draws
     keep_freed_host_memory();
+    place_data();
     net = std::make_unique<MultigradeNet>(model_config, device);
     AdamWSettings s;
     s.lr = config.lr;
@@ -78,6 +81,29 @@ struct Trainer::Impl {
     if (config.max_epochs <= 0) done = true;
   }
 
+  void place_data() {
+    resident.reset();
+    if (config.data_placement == DataPlacement::device) {
+      resident = std::make_unique<ResidentData>(data, device);
+    } else if (config.data_placement == DataPlacement::automatic && !device.is_cpu()) {
+      try {
+        resident = std::make_unique<ResidentData>(data, device);
+      } catch (const c10::Error&) {
+        // Out of device memory (the upload is plain copies): batches come from the host,
+        // as data_on_device() then reports.
+        resident.reset();
+      }
+    }
+  }
+
+  // The minibatches of `batches` (which must outlive the result): gathered from the host copy,
+  // or on the device after one upload of their order.
+  std::function<Batch(size_t)> batch_source(const std::vector<std::vector<int64_t>>& batches) const {
+    if (!resident) return [this, &batches](size_t k) { return data.batch(batches[k], device); };
+    auto order = std::make_shared<ResidentOrder>(resident->order(batches));
+    return [this, order](size_t k) { return resident->batch(*order, k); };
+  }
+
   double kl_weight() const { return epoch < n_warmup ? static_cast<double>(epoch) / n_warmup : 1.0; }
 
   std::vector<std::vector<int64_t>> training_batches() {
@@ -88,6 +114,7 @@ struct Trainer::Impl {
 
   EpochStats run_epoch(const std::function<bool()>& should_stop) {
     const auto start = std::chrono::steady_clock::now();
+    const MatmulPrecisionScope precision(config.matmul_precision);
     EpochStats stats;
     stats.epoch = epoch + 1;
     stats.kl_weight = kl_weight();
@@ -104,6 +131,7 @@ struct Trainer::Impl {
     } else {
       batches = training_batches();
     }
+    const auto batch_at = batch_source(batches);
 
     for (size_t k = 0; k < batches.size(); ++k) {
       if (should_stop && should_stop()) {
@@ -114,7 +142,7 @@ struct Trainer::Impl {
       Batch batch;
       {
         RECORD_FUNCTION("multigrade::gather_batch", std::vector<c10::IValue>());
-        batch = data.batch(batches[k], device);
+        batch = batch_at(k);
       }
       LossTerms terms;
       {
@@ -148,8 +176,10 @@ struct Trainer::Impl {
     const auto n_val = static_cast<int64_t>(split.validation.size());
     if (!stats.interrupted && n_val > 0) {
       at::NoGradGuard no_grad;
-      for (const auto& cells : sequential_batches(split.validation, kValidationBatch, false, rng)) {
-        const Batch batch = data.batch(cells, device);
+      const auto validation = sequential_batches(split.validation, kValidationBatch, false, rng);
+      const auto validation_at = batch_source(validation);
+      for (size_t k = 0; k < validation.size(); ++k) {
+        const Batch batch = validation_at(k);
         const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/false);
         sums.narrow(0, 4, 2).add_(at::stack({terms.total * static_cast<double>(batch.size),
                                              terms.reconstruction.sum()}));
@@ -224,8 +254,10 @@ EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) {
 
 void Trainer::set_data(const DataInput& input) {
   if (impl_->mil) throw std::invalid_argument("end-to-end MIL training cannot stream its data");
-  impl_->data = CellData();  // free the previous chunk before copying the next
+  impl_->resident.reset();  // free the previous chunk before copying the next
+  impl_->data = CellData();
   impl_->data = CellData(impl_->model_config, input);
+  impl_->place_data();
   impl_->split = split_cells(impl_->data.n_cells(), impl_->config.train_size, impl_->rng);
 }
 
@@ -244,6 +276,8 @@ std::vector<NamedArray> Trainer::mil_weights() const {
 }
 
 int64_t Trainer::n_trainable() const { return impl_->n_trainable; }
+
+bool Trainer::data_on_device() const { return impl_->resident != nullptr; }
 
 std::vector<int> Trainer::validation_cells() const {
   return std::vector<int>(impl_->split.validation.begin(), impl_->split.validation.end());

@@ -9,23 +9,16 @@
 #include <vector>
 
 #include "api.h"
+#include "check.h"
 #include "formulas.h"
 #include "mil_api.h"
 
+void test_resident_data();  // test_resident_data.cpp
+
 namespace {
 
-int passed = 0, failed = 0;
-
-void check(bool ok, const std::string& what) {
-  if (ok) {
-    ++passed;
-  } else {
-    ++failed;
-    std::printf("FAILED: %s\n", what.c_str());
-  }
-}
-
-bool near(double a, double b, double tol) { return std::fabs(a - b) <= tol * (1.0 + std::fabs(b)); }
+using test::check;
+using test::near;
 
 double nb_direct(double x, double mu, double theta) {
   return std::lgamma(x + theta) - std::lgamma(theta) - std::lgamma(x + 1) +
@@ -330,6 +323,7 @@ int main() {
   test_fused_kernels();
   test_training_learns();
   test_mil();
-  std::printf("%d passed, %d failed\n", passed, failed);
-  return failed == 0 ? 0 : 1;
+  test_resident_data();
+  std::printf("%d passed, %d failed\n", test::passed, test::failed);
+  return test::failed == 0 ? 0 : 1;
 }
