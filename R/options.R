@@ -46,9 +46,10 @@
 #'   not fit) or `"host"` (gather on the host and copy each minibatch). On the
 #'   CPU, `"auto"` and `"host"` use the fused sparse kernels; `"device"` runs
 #'   the GPU's code path there (slower; for checking it).
-#' @param matmul_precision `"highest"` (float32 matrix products) or `"high"`
-#'   (TF32 tensor cores on CUDA GPUs: faster, with about three significant
-#'   digits in each product). CPU training is not affected.
+#' @param matmul_precision Matrix products in training: `"highest"` (float32)
+#'   or `"high"` (TF32 tensor cores on CUDA GPUs: faster, with about three
+#'   significant digits in each product; embedding and imputation stay
+#'   float32). CPU training is not affected.
 #' @param n_threads CPU threads for LibTorch (default: the option
 #'   `multigrade.n_threads`, else the number of cores, at most 8).
 #' @return A list of class `multigrade_options`.
