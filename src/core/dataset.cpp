@@ -6,15 +6,9 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "device_copy.h"
+
 namespace multigrade {
-
-namespace {
-
-at::Tensor to_device(const at::Tensor& t, const at::Device& device) {
-  return device.is_cpu() ? t : t.to(device, /*non_blocking=*/false);
-}
-
-}  // namespace
 
 CellData::Modality CellData::copy_modality(const ModalitySpec& spec, const ModalityInput& in,
                                            int64_t n_cells) {
@@ -128,6 +122,14 @@ at::Tensor CellData::densify(const Modality& m, const std::vector<int64_t>& cell
   return out;
 }
 
+int64_t CellData::nonzeros(size_t modality, const std::vector<int64_t>& cells) const {
+  const Modality& m = modalities_.at(modality);
+  int64_t n = 0;
+  if (m.sparse)
+    for (int64_t c : cells) n += m.row_ptr[c + 1] - m.row_ptr[c];
+  return n;
+}
+
 SparseRows CellData::gather_rows(const Modality& m, const std::vector<int64_t>& cells) const {
   if (!m.sparse) return sparse_rows_from_dense(m.dense.index_select(0, at::tensor(cells, at::kLong)), m.log_input);
   const auto n = static_cast<int64_t>(cells.size());
@@ -169,21 +171,21 @@ Batch CellData::batch(const std::vector<int64_t>& cells, const at::Device& devic
   for (const auto& m : modalities_) {
     const bool sparse_rows = device.is_cpu() && m.likelihood == Likelihood::nb;
     b.sparse.push_back(sparse_rows ? gather_rows(m, cells) : SparseRows());
-    b.x.push_back(sparse_rows ? at::Tensor() : to_device(densify(m, cells), device));
+    b.x.push_back(sparse_rows ? at::Tensor() : on_device(densify(m, cells), device));
     b.log_library.push_back(m.log_library.defined()
-                                ? to_device(m.log_library.index_select(0, index), device)
+                                ? on_device(m.log_library.index_select(0, index), device)
                                 : at::Tensor());
     b.lgamma_const.push_back(m.lgamma_const.defined()
-                                 ? to_device(m.lgamma_const.index_select(0, index), device)
+                                 ? on_device(m.lgamma_const.index_select(0, index), device)
                                  : at::Tensor());
   }
-  b.present = to_device(present_.index_select(0, index), device);
+  b.present = on_device(present_.index_select(0, index), device);
   if (categorical_.defined()) {
-    const at::Tensor cat = to_device(categorical_.index_select(0, index), device);
+    const at::Tensor cat = on_device(categorical_.index_select(0, index), device);
     for (int64_t k = 0; k < n_categorical_; ++k) b.categorical.push_back(cat.select(1, k));
   }
-  if (continuous_.defined()) b.continuous = to_device(continuous_.index_select(0, index), device);
-  b.group = to_device(group_.index_select(0, index), device);
+  if (continuous_.defined()) b.continuous = on_device(continuous_.index_select(0, index), device);
+  b.group = on_device(group_.index_select(0, index), device);
   return b;
 }
 

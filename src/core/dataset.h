@@ -45,6 +45,8 @@ class CellData {
   int64_t n_cells() const { return n_cells_; }
   const std::vector<int64_t>& group_codes() const { return group_codes_; }
   Batch batch(const std::vector<int64_t>& cells, const at::Device& device) const;
+  // Non-zeros of these cells in a sparse modality (0 for a dense one).
+  int64_t nonzeros(size_t modality, const std::vector<int64_t>& cells) const;
 
  private:
   friend class ResidentData;  // copies the storage below to the device once

@@ -4,17 +4,9 @@
 
 #include <algorithm>
 
-namespace multigrade {
+#include "device_copy.h"
 
-namespace {
-// A copy of host values on the device (never aliasing the vector, which is temporary).
-template <typename T>
-at::Tensor device_copy(const std::vector<T>& values, at::ScalarType type, const at::Device& device) {
-  return at::from_blob(const_cast<T*>(values.data()), {static_cast<int64_t>(values.size())}, type)
-      .clone()
-      .to(device);
-}
-}  // namespace
+namespace multigrade {
 
 BagTargets bag_targets(const MilConfig& model, const MilTrainConfig& train, const double* target, int64_t n_samples) {
   BagTargets out;
@@ -37,10 +29,10 @@ BagBatch bag_batch(const std::vector<Bag>& bags, size_t first, size_t last, cons
     w.push_back(targets.weighted ? static_cast<float>(targets.class_weights.at(static_cast<size_t>(t))) : 1.0f);
   }
   out.n_bags = static_cast<int64_t>(last - first);
-  out.cells = device_copy(out.cell_index, at::kLong, device);
-  out.bag = device_copy(bag, at::kLong, device);
-  out.target = device_copy(y, at::kFloat, device);
-  out.weight = device_copy(w, at::kFloat, device);
+  out.cells = device_copy(out.cell_index, device);
+  out.bag = device_copy(bag, device);
+  out.target = device_copy(y, device);
+  out.weight = device_copy(w, device);
   return out;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "device_copy.h"
 #include "mil_api.h"
 #include "mil_bags.h"
 #include "mil_network.h"
@@ -24,8 +25,7 @@ MilPrediction mil_predict(const MilConfig& model, const std::vector<NamedArray>&
   MilNet net(model, device);
   net.params().import_arrays(weights);
   const auto members = cells_by_sample(data.sample, data.n_cells, data.n_samples);
-  std::vector<int64_t> codes(data.sample, data.sample + data.n_cells);
-  const at::Tensor bag = at::from_blob(codes.data(), {data.n_cells}, at::kLong).clone().to(device);
+  const at::Tensor bag = device_copy(std::vector<int64_t>(data.sample, data.sample + data.n_cells), device);
   const MilForward f = net.forward(embedding_tensor(data, device), bag, data.n_samples, /*train=*/false);
 
   MilPrediction out;

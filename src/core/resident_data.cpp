@@ -2,34 +2,18 @@
 
 #include <ATen/ATen.h>
 
+#include "device_copy.h"
+
 namespace multigrade {
-
-namespace {
-
-at::Tensor on_device(const at::Tensor& t, const at::Device& device) {
-  return t.defined() ? t.to(device).contiguous() : t;
-}
-
-template <typename T>
-at::Tensor on_device(const std::vector<T>& values, at::ScalarType type, const at::Device& device) {
-  // from_blob does not own the vector's memory: clone on the host first when the device is
-  // the CPU, where to() would return the alias.
-  const at::Tensor view = at::from_blob(const_cast<T*>(values.data()), {static_cast<int64_t>(values.size())}, type);
-  return device.is_cpu() ? view.clone() : view.to(device);
-}
-
-}  // namespace
 
 ResidentData::ResidentData(const CellData& host, const at::Device& device) : device_(device) {
   for (const auto& h : host.modalities_) {
     Modality m;
-    m.sparse = h.sparse;
     m.n_features = h.n_features;
     if (h.sparse) {
-      m.host_row_ptr = h.row_ptr;
-      m.row_ptr = on_device(h.row_ptr, at::kLong, device);
-      m.col = on_device(h.col, at::kInt, device);
-      m.val = on_device(h.val, at::kFloat, device);
+      m.row_ptr = device_copy(h.row_ptr, device);
+      m.col = device_copy(h.col, device);
+      m.val = device_copy(h.val, device);
     } else {
       m.dense = on_device(h.dense, device);
     }
@@ -43,7 +27,7 @@ ResidentData::ResidentData(const CellData& host, const at::Device& device) : dev
   group_ = on_device(host.group_, device);
 }
 
-ResidentOrder ResidentData::order(const std::vector<std::vector<int64_t>>& batches) const {
+ResidentOrder ResidentData::order(const CellData& host, const std::vector<std::vector<int64_t>>& batches) const {
   ResidentOrder out;
   std::vector<int64_t> all;
   for (const auto& cells : batches) {
@@ -51,15 +35,10 @@ ResidentOrder ResidentData::order(const std::vector<std::vector<int64_t>>& batch
     out.size.push_back(static_cast<int64_t>(cells.size()));
     all.insert(all.end(), cells.begin(), cells.end());
     std::vector<int64_t> nnz;
-    for (const auto& m : modalities_) {
-      int64_t n = 0;
-      if (m.sparse)
-        for (int64_t c : cells) n += m.host_row_ptr[c + 1] - m.host_row_ptr[c];
-      nnz.push_back(n);
-    }
+    for (size_t j = 0; j < modalities_.size(); ++j) nnz.push_back(host.nonzeros(j, cells));
     out.nnz.push_back(std::move(nnz));
   }
-  out.cells = on_device(all, at::kLong, device_);
+  out.cells = device_copy(all, device_);
   return out;
 }
 
@@ -89,7 +68,7 @@ Batch ResidentData::batch(const ResidentOrder& order, size_t k) const {
   for (size_t j = 0; j < modalities_.size(); ++j) {
     const Modality& m = modalities_[j];
     b.sparse.emplace_back();
-    b.x.push_back(m.sparse ? densify(m, cells, order.nnz[k][j]) : rows(m.dense));
+    b.x.push_back(m.row_ptr.defined() ? densify(m, cells, order.nnz[k][j]) : rows(m.dense));
     b.log_library.push_back(rows(m.log_library));
     b.lgamma_const.push_back(rows(m.lgamma_const));
   }

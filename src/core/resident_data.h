@@ -1,7 +1,7 @@
 // The training data held on the compute device (a GPU) once, and minibatches gathered there
 // by index: a step then needs no host work on the counts and no host-device copy. The host
-// (CellData) stays the source: it knows each batch's number of non-zeros, which the device
-// gather needs as an output size and would otherwise have to read back (a host sync).
+// copy (CellData) stays: it knows each batch's number of non-zeros, which the device gather
+// needs as an output size and would otherwise have to read back (a host sync).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -25,18 +25,17 @@ class ResidentData {
   // Copies every modality (CSR or dense) and the per-cell tensors of `host` to `device`.
   ResidentData(const CellData& host, const at::Device& device);
 
-  ResidentOrder order(const std::vector<std::vector<int64_t>>& batches) const;
+  // `host`: the CellData this was copied from.
+  ResidentOrder order(const CellData& host, const std::vector<std::vector<int64_t>>& batches) const;
   // Batch k of the order, gathered on the device: dense x for every modality (no sparse
   // rows), as CellData::batch gives for a non-CPU device.
   Batch batch(const ResidentOrder& order, size_t k) const;
 
  private:
   struct Modality {
-    bool sparse = false;
     int64_t n_features = 0;
-    std::vector<int64_t> host_row_ptr;  // the host's, for each batch's non-zero count
-    at::Tensor row_ptr, col, val;       // device CSR over cells (col int32)
-    at::Tensor dense;                   // device n_cells x n_features
+    at::Tensor row_ptr, col, val;  // device CSR over cells (col int32), for a sparse modality
+    at::Tensor dense;              // device n_cells x n_features, for a dense one
     at::Tensor log_library, lgamma_const;
   };
 

@@ -100,7 +100,7 @@ struct Trainer::Impl {
   // or on the device after one upload of their order.
   std::function<Batch(size_t)> batch_source(const std::vector<std::vector<int64_t>>& batches) const {
     if (!resident) return [this, &batches](size_t k) { return data.batch(batches[k], device); };
-    auto order = std::make_shared<ResidentOrder>(resident->order(batches));
+    auto order = std::make_shared<ResidentOrder>(resident->order(data, batches));
     return [this, order](size_t k) { return resident->batch(*order, k); };
   }
 

@@ -96,7 +96,7 @@ void test_resident_batches(const Example& ex) {
   // A batch of several cells (one twice, one without counts), one of empty cells only, and
   // one of a single cell.
   const std::vector<std::vector<int64_t>> batches = {{5, 0, 60, 3, 17, 17, 4}, {4, 30}, {59}};
-  const multigrade::ResidentOrder order = resident.order(batches);
+  const multigrade::ResidentOrder order = resident.order(host, batches);
   check(order.nnz[1][0] == 0, "resident order: cells without counts have no non-zeros");
   for (size_t k = 0; k < batches.size(); ++k) {
     const auto& cells = batches[k];
