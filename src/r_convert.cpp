@@ -45,6 +45,8 @@ ModelConfig model_config(const Rcpp::List& x) {
   mc.condition_encoders = field<bool>(x, "condition_encoders");
   mc.condition_decoders = field<bool>(x, "condition_decoders");
   mc.mixing = parse_mixing(field<std::string>(x, "mixing"));
+  // Models saved before the option existed had the prior expert.
+  mc.prior_expert = !x.containsElementNamed("prior_expert") || Rcpp::as<bool>(x["prior_expert"]);
   return mc;
 }
 
@@ -65,6 +67,7 @@ TrainConfig train_config(const Rcpp::List& x) {
   tc.alignment = parse_alignment(field<std::string>(x, "alignment"));
   tc.stratified_batches = field<bool>(x, "stratified_batches");
   tc.modality_dropout = field<double>(x, "modality_dropout");
+  tc.consistency_coef = field<double>(x, "consistency_coef");
   tc.seed = static_cast<uint64_t>(field<double>(x, "seed"));
   tc.data_placement = parse_data_placement(field<std::string>(x, "data_placement"));
   tc.matmul_precision = parse_matmul_precision(field<std::string>(x, "matmul_precision"));
@@ -208,7 +211,8 @@ Rcpp::List epoch_list(const EpochStats& s) {
   return Rcpp::List::create(
       Rcpp::_["epoch"] = s.epoch, Rcpp::_["kl_weight"] = s.kl_weight, Rcpp::_["train_loss"] = s.train_loss,
       Rcpp::_["train_reconstruction"] = s.train_reconstruction, Rcpp::_["train_kl"] = s.train_kl,
-      Rcpp::_["train_integration"] = s.train_integration, Rcpp::_["train_mil"] = s.train_mil,
+      Rcpp::_["train_integration"] = s.train_integration,
+      Rcpp::_["train_consistency"] = s.train_consistency, Rcpp::_["train_mil"] = s.train_mil,
       Rcpp::_["validation_loss"] = s.has_validation ? s.validation_loss : NA_REAL,
       Rcpp::_["validation_reconstruction"] = s.has_validation ? s.validation_reconstruction : NA_REAL,
       Rcpp::_["improved"] = s.improved, Rcpp::_["non_finite"] = s.non_finite,

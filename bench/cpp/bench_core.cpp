@@ -30,6 +30,9 @@ struct Args {
   multigrade_bench::SimulationSettings sim;
   int epochs = 3;
   int64_t batch = 256;
+  int layers = 2;  // FC blocks of every encoder and decoder
+  int64_t latent = 16;
+  double modality_dropout = 0.0;
   int threads = 2;
   std::string device = "auto";
   int64_t query_cells = 10000;
@@ -48,6 +51,9 @@ Args parse(int argc, char** argv) {
     if (key == "--cells") a.sim.n_cells = std::atoll(v);
     else if (key == "--epochs") a.epochs = std::atoi(v);
     else if (key == "--batch") a.batch = std::atoll(v);
+    else if (key == "--layers") a.layers = std::atoi(v);
+    else if (key == "--latent") a.latent = std::atoll(v);
+    else if (key == "--modality-dropout") a.modality_dropout = std::atof(v);
     else if (key == "--threads") a.threads = std::atoi(v);
     else if (key == "--device") a.device = v;
     else if (key == "--genes") a.sim.n_genes = std::atoll(v);
@@ -147,7 +153,9 @@ int main(int argc, char** argv) {
   multigrade::ModelConfig mc;
   multigrade::ModalitySpec rna{"rna", data.rna.n_features, multigrade::Likelihood::nb, true};
   multigrade::ModalitySpec adt{"adt", data.adt.n_features, multigrade::Likelihood::mse, false};
+  for (auto* spec : {&rna, &adt}) spec->n_layers_encoder = spec->n_layers_decoder = args.layers;
   mc.modalities = {rna, adt};
+  mc.latent_dim = args.latent;
   multigrade::DataInput in;
   in.n_cells = data.n_cells;
   multigrade::ModalityInput rna_in, adt_in;
@@ -178,6 +186,7 @@ int main(int argc, char** argv) {
   tc.integ_coef = 1.0;
   tc.alignment = multigrade::Alignment::latent;
   tc.stratified_batches = true;
+  tc.modality_dropout = args.modality_dropout;
   tc.seed = 1;
   tc.data_placement = multigrade::parse_data_placement(args.data_placement);
   tc.matmul_precision = multigrade::parse_matmul_precision(args.matmul_precision);

@@ -55,6 +55,7 @@ struct ModelConfig {
   bool condition_encoders = true;
   bool condition_decoders = true;
   Mixing mixing = Mixing::product;
+  bool prior_expert = true;  // product: the N(0, I) prior is one of the experts (the reference)
   double leaky_slope = 0.01;
 };
 
@@ -78,6 +79,10 @@ struct TrainConfig {
   // measured modality: trains the cross-modal prediction behind imputation and unimodal
   // query mapping (subset training as in MoPoE-VAE; Multigrate has no such term).
   double modality_dropout = 0.0;
+  // Weight of posterior_consistency (posterior.h): each measured modality's expert pulled to
+  // the consensus of the cell's experts, in cells with at least two modalities, so that a
+  // cell seen through one modality lands nearer where its paired profile would.
+  double consistency_coef = 0.0;
   uint64_t seed = 0;
   DataPlacement data_placement = DataPlacement::automatic;
   MatmulPrecision matmul_precision = MatmulPrecision::highest;
@@ -112,6 +117,7 @@ struct EpochStats {
   int epoch = 0;
   double kl_weight = 0;
   double train_loss = 0, train_reconstruction = 0, train_kl = 0, train_integration = 0;
+  double train_consistency = 0;  // mean posterior_consistency per cell (unweighted)
   double train_mil = 0;  // end-to-end MultiMIL: mean MIL loss per step
   double validation_loss = 0, validation_reconstruction = 0;
   bool has_validation = false;

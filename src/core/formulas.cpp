@@ -54,11 +54,13 @@ std::vector<double> nb_mixture_log_prob(const std::vector<double>& x, const std:
   return as_vector(lp - at::lgamma(tx + 1.0));
 }
 
-std::vector<std::vector<double>> joint_posterior(const std::vector<double>& mu,
-                                                 const std::vector<double>& logvar,
-                                                 const std::vector<double>& present, int64_t n_cells,
-                                                 int64_t n_modalities, int64_t n_dims,
-                                                 const std::string& mixing) {
+namespace {
+
+// Row-major cells x modalities x dims arrays as one cells x dims tensor per modality.
+std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> split_experts(const std::vector<double>& mu,
+                                                                          const std::vector<double>& logvar,
+                                                                          int64_t n_cells, int64_t n_modalities,
+                                                                          int64_t n_dims) {
   const at::Tensor m = as_tensor(mu, {n_cells, n_modalities, n_dims});
   const at::Tensor lv = as_tensor(logvar, {n_cells, n_modalities, n_dims});
   std::vector<at::Tensor> mus, logvars;
@@ -66,9 +68,30 @@ std::vector<std::vector<double>> joint_posterior(const std::vector<double>& mu,
     mus.push_back(m.select(1, k));
     logvars.push_back(lv.select(1, k));
   }
-  const Gaussian g = multigrade::joint_posterior(mus, logvars, as_tensor(present, {n_cells, n_modalities}),
-                                                 parse_mixing(mixing));
+  return {mus, logvars};
+}
+
+}  // namespace
+
+std::vector<std::vector<double>> joint_posterior(const std::vector<double>& mu,
+                                                 const std::vector<double>& logvar,
+                                                 const std::vector<double>& present, int64_t n_cells,
+                                                 int64_t n_modalities, int64_t n_dims,
+                                                 const std::string& mixing, bool prior_expert) {
+  const auto experts = split_experts(mu, logvar, n_cells, n_modalities, n_dims);
+  const Gaussian g = multigrade::joint_posterior(experts.first, experts.second,
+                                                 as_tensor(present, {n_cells, n_modalities}), parse_mixing(mixing),
+                                                 prior_expert);
   return {as_vector(g.mu), as_vector(g.logvar)};
+}
+
+std::vector<double> posterior_consistency(const std::vector<double>& mu, const std::vector<double>& logvar,
+                                          const std::vector<double>& present, int64_t n_cells,
+                                          int64_t n_modalities, int64_t n_dims, const std::string& mixing) {
+  const auto experts = split_experts(mu, logvar, n_cells, n_modalities, n_dims);
+  return as_vector(multigrade::posterior_consistency(experts.first, experts.second,
+                                                     as_tensor(present, {n_cells, n_modalities}),
+                                                     parse_mixing(mixing)));
 }
 
 double mmd(const std::vector<double>& z, int64_t n, int64_t d, const std::vector<int>& group,

@@ -25,7 +25,12 @@ std::vector<std::vector<double>> joint_posterior(const std::vector<double>& mu,
                                                  const std::vector<double>& logvar,
                                                  const std::vector<double>& present, int64_t n_cells,
                                                  int64_t n_modalities, int64_t n_dims,
-                                                 const std::string& mixing);
+                                                 const std::string& mixing, bool prior_expert = true);
+
+// Per-cell posterior_consistency (posterior.h); same layouts.
+std::vector<double> posterior_consistency(const std::vector<double>& mu, const std::vector<double>& logvar,
+                                          const std::vector<double>& present, int64_t n_cells,
+                                          int64_t n_modalities, int64_t n_dims, const std::string& mixing);
 
 // Sum over group pairs of the multi-scale MMD^2; z row-major n x d, groups 0-based.
 double mmd(const std::vector<double>& z, int64_t n, int64_t d, const std::vector<int>& group,

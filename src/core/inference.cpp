@@ -30,7 +30,7 @@ Gaussian cell_posterior(const MultigradeNet& net, const Batch& batch, const at::
     mus.push_back(e.mu);
     logvars.push_back(e.logvar);
   }
-  return joint_posterior(mus, logvars, batch.present, net.config().mixing);
+  return joint_posterior(mus, logvars, batch.present, net.config().mixing, net.config().prior_expert);
 }
 
 void append_rows(const at::Tensor& values, std::vector<float>& out, int64_t offset) {

@@ -59,7 +59,8 @@ LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const Tr
     mus.push_back(e.mu);
     logvars.push_back(e.logvar);
   }
-  const Gaussian joint = joint_posterior(mus, logvars, encoder_presence(batch, tc, train), config.mixing);
+  const Gaussian joint = joint_posterior(mus, logvars, encoder_presence(batch, tc, train), config.mixing,
+                                         config.prior_expert);
   const at::Tensor z = sample(joint);
 
   LossTerms terms;
@@ -82,7 +83,13 @@ LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const Tr
   if (tc.integ_coef > 0 && marginal)
     terms.integration = terms.integration + marginal_alignment(experts, batch, config.n_groups);
 
-  terms.total = (tc.recon_coef * terms.reconstruction + tc.kl_coef * kl_weight * terms.kl).mean() +
+  terms.consistency = tc.consistency_coef > 0
+                          ? posterior_consistency(mus, logvars, batch.present, config.mixing)
+                          : at::zeros({batch.size}, batch.present.options());
+
+  terms.total = (tc.recon_coef * terms.reconstruction + tc.kl_coef * kl_weight * terms.kl +
+                 tc.consistency_coef * terms.consistency)
+                    .mean() +
                 tc.integ_coef * terms.integration;
   return terms;
 }

@@ -76,6 +76,23 @@ void ParameterStore::import_arrays(const std::vector<NamedArray>& arrays) {
   flat_.copy_(host);
 }
 
+namespace {
+
+// The new rows (levels or groups the reference does not know) start at the mean of the
+// reference's rows: the network then first treats a new donor like an average known one,
+// where its inputs are in the range it was trained on. A random row is an input the
+// encoders and decoders never saw, which put unimodal queries far from the reference.
+void start_at_mean_row(float* rows, int64_t n_known, int64_t n_rows, int64_t width) {
+  if (n_known == 0) return;  // nothing known to start from: keep the fresh initialisation
+  std::vector<double> mean(static_cast<size_t>(width), 0.0);
+  for (int64_t r = 0; r < n_known; ++r)
+    for (int64_t c = 0; c < width; ++c) mean[c] += rows[r * width + c];
+  for (int64_t r = n_known; r < n_rows; ++r)
+    for (int64_t c = 0; c < width; ++c) rows[r * width + c] = static_cast<float>(mean[c] / n_known);
+}
+
+}  // namespace
+
 std::vector<std::pair<int64_t, int64_t>> ParameterStore::graft(const std::vector<NamedArray>& reference) {
   std::map<std::string, const NamedArray*> by_name;
   for (const auto& a : reference) by_name[a.name] = &a;
@@ -95,7 +112,10 @@ std::vector<std::pair<int64_t, int64_t>> ParameterStore::graft(const std::vector
       throw std::invalid_argument("reference parameter '" + e.name + "' cannot grow into this model's shape");
     std::copy(ref.values.begin(), ref.values.end(), data + e.offset);
     const auto kept = static_cast<int64_t>(ref.values.size());
-    if (kept < e.numel) grown.emplace_back(e.offset + kept, e.offset + e.numel);
+    if (kept < e.numel) {
+      grown.emplace_back(e.offset + kept, e.offset + e.numel);
+      start_at_mean_row(data + e.offset, ref.shape[0], e.shape[0], e.numel / e.shape[0]);
+    }
     // Wholly frozen parameters need no gradient: backward then skips their weight-gradient
     // products, most of a mapping step's work.
     if (kept == e.numel) e.tensor.set_requires_grad(false);

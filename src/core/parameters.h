@@ -36,8 +36,8 @@ class ParameterStore {
   void import_arrays(const std::vector<NamedArray>& arrays);
   // Query mapping: copies a reference's weights into this (possibly larger) store. A
   // parameter whose first dimension grew (embedding rows of new covariate levels,
-  // dispersions of new groups) keeps the reference rows and its fresh tail; the tails'
-  // [begin, end) ranges in the flat buffer are returned.
+  // dispersions of new groups) keeps the reference rows; its new rows start at the mean of
+  // the reference rows. The new rows' [begin, end) ranges in the flat buffer are returned.
   std::vector<std::pair<int64_t, int64_t>> graft(const std::vector<NamedArray>& reference);
   std::vector<NamedArray> layout() const;  // names and shapes, no values
 

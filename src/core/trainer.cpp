@@ -119,8 +119,8 @@ struct Trainer::Impl {
     stats.epoch = epoch + 1;
     stats.kl_weight = kl_weight();
     const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
-    // loss, recon, kl, integ, val loss, val recon, mil
-    at::Tensor sums = at::zeros({7}, options);
+    // loss, recon, kl, integ, val loss, val recon, mil, consistency
+    at::Tensor sums = at::zeros({8}, options);
     int64_t n_batches = 0;
 
     // End-to-end MIL: the minibatches are the bag batches' cells.
@@ -169,6 +169,7 @@ struct Trainer::Impl {
                                            terms.reconstruction.detach().sum(), terms.kl.detach().sum(),
                                            terms.integration.detach()}));
       if (mil) sums.narrow(0, 6, 1).add_(mil_loss.detach());
+      if (config.consistency_coef > 0) sums.narrow(0, 7, 1).add_(terms.consistency.detach().sum());
       stats.cells_seen += batch.size;
       ++n_batches;
     }
@@ -195,6 +196,7 @@ struct Trainer::Impl {
     stats.train_kl = v[2] / n_train;
     stats.train_integration = v[3] / static_cast<double>(std::max<int64_t>(n_batches, 1));
     stats.train_mil = v[6] / static_cast<double>(std::max<int64_t>(n_batches, 1));
+    stats.train_consistency = v[7] / n_train;
     stats.has_validation = n_val > 0 && !stats.interrupted;
     if (stats.has_validation) {
       stats.validation_loss = v[4] / static_cast<double>(n_val);

@@ -43,6 +43,61 @@ void test_poe() {
   check(near(out[0][0], 0, 1e-12) && near(out[1][0], 0, 1e-12), "poe without modalities is the prior");
 }
 
+void test_poe_without_prior() {
+  // Without the prior expert: the precision-weighted mean of the measured experts; one expert
+  // alone is itself; none is the prior.
+  std::vector<double> mu = {1.0, 3.0}, logvar = {std::log(0.5), std::log(2.0)}, present = {1, 1};
+  auto out = multigrade::formulas::joint_posterior(mu, logvar, present, 1, 2, 1, "product", false);
+  const double prec = 1 / 0.5 + 1 / 2.0;
+  check(near(out[0][0], (1.0 / 0.5 + 3.0 / 2.0) / prec, 1e-12), "poe without prior: mean");
+  check(near(out[1][0], -std::log(prec), 1e-12), "poe without prior: logvar");
+  present = {0, 1};
+  out = multigrade::formulas::joint_posterior(mu, logvar, present, 1, 2, 1, "product", false);
+  check(near(out[0][0], 3.0, 1e-12) && near(out[1][0], std::log(2.0), 1e-12), "one expert alone is itself");
+  present = {0, 0};
+  out = multigrade::formulas::joint_posterior(mu, logvar, present, 1, 2, 1, "product", false);
+  check(near(out[0][0], 0, 1e-12) && near(out[1][0], 0, 1e-12), "no expert: the prior");
+}
+
+void test_posterior_consistency() {
+  // Three cells, two modalities, two dims; cell 3 has one modality.
+  const int n = 3, m = 2, d = 2;
+  std::vector<double> mu = {0, 1, 2, 3,  4, 0, 4, 2,  9, 9, 5, 5};  // cell-major, then modality, then dim
+  std::vector<double> logvar(n * m * d, 0.0);
+  logvar[2] = logvar[3] = std::log(4.0);  // cell 1, modality 2: precision 1/4
+  const std::vector<double> present = {1, 1, 1, 1, 0, 1};
+  const auto value = multigrade::formulas::posterior_consistency(mu, logvar, present, n, m, d, "product");
+  // Direct: consensus = precision-weighted mean of the cell's experts; squared distances of
+  // the experts to it, over the mean (over dims) variance of the consensus across the cells
+  // that have two modalities.
+  std::vector<std::vector<double>> consensus(2, std::vector<double>(d));
+  std::vector<double> distance(2, 0.0);
+  for (int c = 0; c < 2; ++c) {
+    for (int k = 0; k < d; ++k) {
+      const double w0 = std::exp(-logvar[c * m * d + k]), w1 = std::exp(-logvar[c * m * d + d + k]);
+      consensus[c][k] = (w0 * mu[c * m * d + k] + w1 * mu[c * m * d + d + k]) / (w0 + w1);
+    }
+    for (int e = 0; e < m; ++e)
+      for (int k = 0; k < d; ++k) distance[c] += std::pow(mu[c * m * d + e * d + k] - consensus[c][k], 2);
+  }
+  double variance = 0;
+  for (int k = 0; k < d; ++k) variance += std::pow(consensus[0][k] - consensus[1][k], 2) / 4.0;
+  variance /= d;
+  check(near(value[0], distance[0] / variance, 1e-9) && near(value[1], distance[1] / variance, 1e-9),
+        "consistency against the direct computation");
+  check(value[2] == 0.0, "a cell with one modality has no consistency term");
+  // The scale of the latent space does not matter; experts that agree cost nothing.
+  std::vector<double> scaled = mu;
+  for (auto& v : scaled) v *= 10.0;
+  const auto at_scale = multigrade::formulas::posterior_consistency(scaled, logvar, present, n, m, d, "product");
+  check(near(at_scale[0], value[0], 1e-9) && near(at_scale[1], value[1], 1e-9), "consistency is scale-free");
+  std::vector<double> agreeing = mu;
+  for (int c = 0; c < n; ++c)
+    for (int k = 0; k < d; ++k) agreeing[c * m * d + d + k] = agreeing[c * m * d + k];
+  const auto zero = multigrade::formulas::posterior_consistency(agreeing, logvar, present, n, m, d, "product");
+  check(zero[0] == 0.0 && zero[1] == 0.0, "agreeing experts cost nothing");
+}
+
 void test_mmd() {
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
@@ -184,6 +239,21 @@ void test_query_mapping(const multigrade::ModelConfig& reference, const std::vec
   idle.max_epochs = 0;
   multigrade::Trainer untrained(mc, idle, in, "cpu", &weights);
   const auto initial = untrained.weights();
+  // Before training, each grown table's new row is the mean of the reference's rows.
+  bool at_mean = true;
+  for (size_t k = 0; k < weights.size(); ++k) {
+    const auto& ref = weights[k];
+    if (initial[k].values.size() == ref.values.size()) continue;
+    const int64_t width = ref.values.size() / ref.shape[0];
+    for (int64_t c = 0; c < width; ++c) {
+      double mean = 0;
+      for (int64_t r = 0; r < ref.shape[0]; ++r) mean += ref.values[r * width + c];
+      mean /= static_cast<double>(ref.shape[0]);
+      for (int64_t r = ref.shape[0]; r < initial[k].shape[0]; ++r)
+        at_mean = at_mean && near(initial[k].values[r * width + c], mean, 1e-5);
+    }
+  }
+  check(at_mean, "new covariate rows and dispersion groups start at the mean of the reference's");
   bool moved = false;
   for (size_t k = 0; k < initial.size(); ++k)
     if (initial[k].values != mapped[k].values) moved = true;
@@ -319,6 +389,8 @@ void test_mil() {
 int main() {
   test_nb();
   test_poe();
+  test_poe_without_prior();
+  test_posterior_consistency();
   test_mmd();
   test_fused_kernels();
   test_training_learns();
