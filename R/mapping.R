@@ -6,8 +6,14 @@
 #' know (e.g. the query's donor) gets a new embedding row, and only those rows
 #' (and the dispersions of new `integrate_on` groups) learn. All reference
 #' weights, including the embedding rows of known levels, stay bit-identical.
-#' With `refdata`, reference labels are transferred to the query by a
-#' k-nearest-neighbour vote in the latent space.
+#' New rows start at the mean of the known rows, so that the network first treats
+#' the query like an average reference donor. Query cells that lack some of the
+#' reference's modalities are then anchored into the joint space by the
+#' reference's own cells (see `k_anchor`): without that, a cell seen through
+#' fewer modalities sits nearer the middle of its cell type than the reference
+#' cells, which were embedded from all of theirs. With `refdata`, reference
+#' labels are transferred to the query by a k-nearest-neighbour vote in the
+#' latent space.
 #'
 #' @param query The query: a named list of feature x cell matrices (a subset of
 #'   the reference's modalities, features matched by name), a `Seurat` object
@@ -19,20 +25,34 @@
 #' @param refdata Labels of the reference cells to transfer: a named list of
 #'   vectors over the reference's training cells (in the order of
 #'   `model$cells`, or named by cell).
-#' @param k Neighbours for label transfer and the mapping score.
-#' @param max_epochs,batch_size,lr Training of the new embedding rows.
+#' @param k Neighbours that vote in label transfer. By default, per `refdata`
+#'   entry, the number among 5, 10, 15, 30 and 50 whose vote recovers the
+#'   reference's own labels best, each cell left out (few for fine labels with
+#'   small classes). The mapping score uses 30.
+#' @param k_anchor Reference cells that anchor each query cell seen through
+#'   fewer modalities than the reference (an RNA-only query onto an RNA + ADT
+#'   reference): the cell moves by the mean offset between the joint and the
+#'   same-modality embeddings of its `k_anchor` nearest reference cells (in the
+#'   space of its own modalities), so that it lands among the reference cells of
+#'   its type instead of near their centre. 0 keeps the query's own posterior
+#'   means.
+#' @param max_epochs,batch_size,lr Training of the new embedding rows (by
+#'   default as in [RunMultigrade()]).
 #' @param device,seed,verbose As in [RunMultigrade()].
 #' @param options [multigrade_options()] for the query training; by default the
 #'   reference's, with `weight_decay = 0` as in Multigrate's tutorial.
 #' @param ... Unused.
 #' @return For a list: a list with
-#'   * `embedding`: query cells x latent dimensions (posterior mean);
+#'   * `embedding`: query cells x latent dimensions (posterior mean, anchored
+#'     for cells with a subset of the reference's modalities, see `k_anchor`);
 #'   * `predictions`: a data frame by query cell with `predicted.<label>`,
 #'     `predicted.<label>.score` (the share of the `k` reference neighbours that
 #'     vote for the prediction) for each `refdata` entry, and `mapping.score`
-#'     (the share of reference cells whose own mean distance to their `k`
-#'     reference neighbours is at least the query cell's: near 0 means the cell
-#'     lies away from everything in the reference);
+#'     (how far the cell lies from its 30 nearest reference cells, all embedded
+#'     from the modalities the cell has, against the same distance among
+#'     reference cells: 1 up to the median reference cell's distance, falling
+#'     to 0 beyond the farthest, so cells of types the reference lacks score
+#'     low);
 #'   * `model`: the reference extended with the query's levels, for
 #'     [predict.multigrade_model()] and [ImputeModality()].
 #' @seealso [ImputeModality()] to predict the modalities a query lacks.
@@ -60,14 +80,15 @@ MapToReference.default <- function(query, model, ...) {
 #' @rdname MapToReference
 #' @export
 MapToReference.list <- function(query, model, batch = NULL, continuous = NULL, present = NULL,
-                                refdata = NULL, k = 30L, max_epochs = 200L, batch_size = 256L,
-                                lr = 5e-4, device = NULL, seed = NULL, verbose = TRUE,
+                                refdata = NULL, k = NULL, k_anchor = 5L, max_epochs = NULL,
+                                batch_size = NULL, lr = 3e-3, device = NULL, seed = NULL, verbose = TRUE,
                                 options = NULL, ...) {
     check_dots_empty(list(...))
     check_model(model)
-    check_count(k)
-    check_count(max_epochs, min = 0)
-    check_count(batch_size, min = 2)
+    if (!is.null(k)) check_count(k)
+    check_count(k_anchor, min = 0)
+    if (!is.null(max_epochs)) check_count(max_epochs, min = 0)
+    if (!is.null(batch_size)) check_count(batch_size, min = 2)
     check_number(lr, min = 0)
     options <- query_options(options, model)
     device <- resolve_device(device %||% model$device)
@@ -76,9 +97,11 @@ MapToReference.list <- function(query, model, batch = NULL, continuous = NULL, p
     data <- prepare_data(query, batch = batch, continuous = continuous, present = present,
         model = model, extend_levels = TRUE, missing_features = "pad", verbose = verbose)
     extended <- extend_model(model, data, max_epochs, batch_size, lr, seed, options, device, verbose)
-    embedding <- predict(extended, data = data)
-    predictions <- transfer_labels(embedding, model$embedding, refdata, k)
-    list(embedding = embedding, predictions = predictions, model = extended)
+    own <- predict(extended, data = data)
+    anchored <- anchor_to_reference(own, presence_matrix(data), model, k_anchor)
+    predictions <- transfer_labels(anchored$embedding, model$embedding, refdata, k)
+    predictions$mapping.score <- mapping_scores(own, anchored$subset, model)
+    list(embedding = anchored$embedding, predictions = predictions, model = extended)
 }
 
 # The reference with the query's new covariate levels learned; the reference itself when
@@ -97,9 +120,9 @@ extend_model <- function(model, data, max_epochs, batch_size, lr, seed, options,
     config <- model$config
     config$categorical_levels <- as.integer(lengths(data$levels))
     if (!is.null(data$integrate_on)) config$n_groups <- length(data$levels[[data$integrate_on]])
-    train_config <- core_train_config(data, max_epochs, batch_size, lr, seed, options)
-    n_threads <- options$n_threads
-    fit <- fit_model(data, config, train_config, device, n_threads, verbose, reference = model$weights)
+    schedule <- training_schedule(length(data$cells), options$train_size, batch_size, max_epochs)
+    train_config <- core_train_config(data, schedule$max_epochs, schedule$batch_size, lr, seed, options)
+    fit <- fit_model(data, config, train_config, device, options$n_threads, verbose, reference = model$weights)
     extended <- model
     extended$config <- config
     extended$weights <- fit$weights

@@ -33,8 +33,8 @@
 #' dim(model$embedding)
 #' @export
 RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = NULL, integrate_on = NULL,
-                              continuous = NULL, chunk_size = 50000L, latent_dim = 16L, max_epochs = 20L,
-                              batch_size = 256L, lr = 5e-4, device = "auto", seed = NULL, verbose = TRUE,
+                              continuous = NULL, chunk_size = 50000L, latent_dim = 30L, max_epochs = 20L,
+                              batch_size = 256L, lr = 3e-3, device = "auto", seed = NULL, verbose = TRUE,
                               options = multigrade_options()) {
     check_training_arguments(options, latent_dim, max_epochs, lr, batch_size, min_epochs = 1)
     check_count(chunk_size, min = 2)

@@ -27,9 +27,16 @@
 #' @param present Optional logical cells x modalities matrix (or named list)
 #'   marking which modalities were measured in each cell. A column that is
 #'   entirely `NA` also marks a missing modality.
-#' @param latent_dim Dimensions of the latent space.
+#' @param latent_dim Dimensions of the latent space. `RunMultigrade()`'s
+#'   default, 30, measured better than Multigrate's 16 on every benchmark
+#'   dataset.
 #' @param max_epochs Maximum training epochs (early stopping may end sooner).
-#' @param batch_size Cells per minibatch.
+#'   By default enough for about `850 * sqrt(cells / 500)` optimiser steps,
+#'   between 10 and 200 epochs (52 for 600 cells, 101 for 10,000). A classed
+#'   warning (`mg_warning_not_converged`) says when the validation loss was
+#'   still falling at the end.
+#' @param batch_size Cells per minibatch; by default about a sixteenth of the
+#'   training cells as a power of two between 32 and 256.
 #' @param lr Learning rate (AdamW).
 #' @param device `"auto"` (CUDA when available, else CPU), `"cpu"` or `"cuda"`.
 #' @param seed Integer seed. `NULL` draws one from R's RNG, so `set.seed()`
@@ -38,7 +45,9 @@
 #' @param options Advanced settings from [multigrade_options()].
 #' @param ... Passed to methods; unknown arguments are an error.
 #' @return For a list, a `multigrade_model` (see [predict.multigrade_model()]);
-#'   its `$embedding` is the cells x `latent_dim` posterior mean. For Seurat and
+#'   its `$embedding` is the cells x `latent_dim` posterior mean, and
+#'   `$subset_embeddings` the same cells embedded from each subset of their
+#'   modalities (what [MapToReference()] anchors queries with). For Seurat and
 #'   SingleCellExperiment objects, the object with the embedding added (see the
 #'   methods' pages).
 #' @seealso [RunMultigrade.Seurat()], [RunMultigrade.SingleCellExperiment()],
@@ -64,8 +73,8 @@ RunMultigrade.default <- function(x, ...) {
 #' @rdname RunMultigrade
 #' @export
 RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on = NULL,
-                               continuous = NULL, present = NULL, latent_dim = 16L,
-                               max_epochs = 200L, batch_size = 256L, lr = 5e-4,
+                               continuous = NULL, present = NULL, latent_dim = 30L,
+                               max_epochs = NULL, batch_size = NULL, lr = 3e-3,
                                device = "auto", seed = NULL, verbose = TRUE,
                                options = multigrade_options(), ...) {
     check_dots_empty(list(...))
@@ -74,11 +83,14 @@ RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on
     seed <- draw_seed(seed)
     data <- prepare_data(x, likelihoods = likelihoods, batch = batch, continuous = continuous,
         integrate_on = integrate_on, present = present, verbose = verbose)
+    schedule <- training_schedule(length(data$cells), options$train_size, batch_size, max_epochs)
     model_config <- core_model_config(data, likelihoods, latent_dim, options)
-    train_config <- core_train_config(data, max_epochs, batch_size, lr, seed, options)
+    train_config <- core_train_config(data, schedule$max_epochs, schedule$batch_size, lr, seed, options)
     fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose)
+    if (!fit$interrupted) warn_if_not_converged(fit$history, train_config$max_epochs)
     model <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
     model$embedding <- predict(model, newdata = NULL, data = data)
+    model$subset_embeddings <- subset_embeddings(model, data)
     model
 }
 
@@ -92,7 +104,8 @@ RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on
 fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL,
                       mil = NULL, epoch_runner = function(session) function() mg_trainer_epoch(session),
                       n_epochs = train_config$max_epochs, restore_best = TRUE, announce = TRUE) {
-    mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}, device {.val {device}}, {n_threads} thread{?s}."),
+    n_threads <- training_threads(n_threads, train_config$batch_size)
+    mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}: up to {n_epochs} epoch{?s} of {train_config$batch_size}-cell minibatches, device {.val {device}}, {n_threads} thread{?s}."),
         verbose && announce)
     session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference, mil)
     on.exit(mg_trainer_close(session), add = TRUE)
@@ -115,7 +128,7 @@ check_training_arguments <- function(options, latent_dim, max_epochs, lr, batch_
         mg_abort("{.arg options} must come from {.fn multigrade_options}.", call = call)
     }
     check_count(latent_dim, call = call)
-    check_count(max_epochs, min = min_epochs, call = call)
+    if (!is.null(max_epochs)) check_count(max_epochs, min = min_epochs, call = call)
     if (!is.null(batch_size)) check_count(batch_size, min = 2, call = call)
     check_number(lr, min = 0, call = call)
 }
@@ -150,7 +163,7 @@ run_epochs <- function(next_epoch, max_epochs, progress) {
 }
 
 vae_history_columns <- c("epoch", "kl_weight", "train_loss", "train_reconstruction", "train_kl",
-    "train_integration", "train_mil", "validation_loss", "validation_reconstruction", "improved",
+    "train_integration", "train_consistency", "train_mil", "validation_loss", "validation_reconstruction", "improved",
     "non_finite", "cells_seen", "seconds")
 
 history_frame <- function(epochs, columns = vae_history_columns) {
@@ -160,6 +173,25 @@ history_frame <- function(epochs, columns = vae_history_columns) {
     as.data.frame(lapply(stats::setNames(columns, columns), function(col) {
         vapply(epochs, function(e) as.numeric(e[[col]]), numeric(1))
     }))
+}
+
+# A run that used all its epochs while the monitored loss (validation reconstruction, else
+# training reconstruction) was still falling: the last tenth of the epochs gained more than
+# 2% of everything the run gained. (At the defaults on the benchmark data the last tenth
+# gains 0.1-0.8%, and the quality metrics no longer move.)
+warn_if_not_converged <- function(history, max_epochs, share = 0.02) {
+    n <- nrow(history)
+    if (n < max_epochs || n < 6) return(invisible(FALSE))
+    loss <- if (all(is.finite(history$validation_reconstruction))) history$validation_reconstruction else
+        history$train_reconstruction
+    w <- max(3L, round(0.1 * n))
+    last <- mean(loss[(n - w + 1):n])
+    tail_gain <- mean(loss[(n - 2 * w + 1):(n - w)]) - last
+    total_gain <- loss[1] - last
+    if (!is.finite(tail_gain) || total_gain <= 0 || tail_gain <= share * total_gain) return(invisible(FALSE))
+    mg_warn(c("Training may not have converged: the loss was still falling in the last {w} of {n} epochs ({format(round(100 * tail_gain / total_gain, 1))}% of the run's improvement).",
+        "i" = "Train longer, e.g. {.code max_epochs = {2 * n}}."), class = "warning_not_converged")
+    invisible(TRUE)
 }
 
 report_training <- function(history, seconds, verbose) {

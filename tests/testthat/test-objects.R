@@ -10,7 +10,7 @@ test_that("RunMultigrade on a Seurat object adds a multigrade reduction and keep
     obj <- RunMultigrade(obj, batch = "batch", max_epochs = 3, seed = 1, verbose = FALSE,
         options = quick_options())
     emb <- SeuratObject::Embeddings(obj, "multigrade")
-    expect_equal(dim(emb), c(600L, 16L))
+    expect_equal(dim(emb), c(600L, 30L))
     expect_identical(rownames(emb), colnames(obj))
     expect_identical(colnames(emb)[1], "multigrade_1")
     model <- GetMultigradeModel(obj)
@@ -34,7 +34,7 @@ test_that("RunMultigrade on a SingleCellExperiment with an ADT altExp adds reduc
     sce <- RunMultigrade(sce, batch = "batch", max_epochs = 3, seed = 1, verbose = FALSE,
         options = quick_options())
     emb <- SingleCellExperiment::reducedDim(sce, "MULTIGRADE")
-    expect_equal(dim(emb), c(600L, 16L))
+    expect_equal(dim(emb), c(600L, 30L))
     expect_identical(rownames(emb), colnames(sce))
     model <- GetMultigradeModel(sce)
     expect_identical(names(model$modalities), c("RNA", "ADT"))

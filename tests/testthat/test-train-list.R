@@ -5,7 +5,7 @@ test_that("CITE (RNA nb + ADT mse): integration mixes donors better than PCA and
     cite <- cite_data()
     model <- cite_model()
     expect_s3_class(model, "multigrade_model")
-    expect_equal(dim(model$embedding), c(600L, 16L))
+    expect_equal(dim(model$embedding), c(600L, 30L))
     expect_identical(rownames(model$embedding), colnames(cite$rna))
     expect_true(all(is.finite(model$embedding)))
     h <- model$history
