@@ -31,7 +31,8 @@ configs <- list(
     "+ no prior expert" = list(options = previous["modality_dropout"], args = list()),
     "defaults (+ modality dropout 0.3)" = list(options = list(), args = list()),
     "defaults, MMD off" = list(options = list(alignment = "none"), args = list()),
-    "defaults + consistency term (coef 1)" = list(options = list(consistency_coef = 1), args = list()))
+    "defaults + consistency term (coef 1)" = list(options = list(consistency_coef = 1), args = list()),
+    "defaults, dropout 0.1" = list(options = list(dropout = 0.1), args = list()))
 
 fit <- function(config, mods, batch, seed) {
     suppressWarnings(do.call(RunMultigrade, c(list(mods, batch = batch, seed = seed, verbose = FALSE,
