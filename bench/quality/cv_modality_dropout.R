@@ -16,8 +16,7 @@ references <- list(
     cite = list(mods = lapply(data$cite$mods, function(x) x[, split_donors(data$cite)$ref]),
         batch = droplevels(data$cite$obs$batch[split_donors(data$cite)$ref])),
     pbmc1k = local({
-        set.seed(11)  # the same reference half as run.R's imputation split
-        ref <- stats::runif(ncol(data$pbmc1k$mods$rna)) < 0.5
+        ref <- split_half(data$pbmc1k)$ref  # the reference half of run.R's imputation split
         list(mods = lapply(data$pbmc1k$mods, function(x) x[, ref]), batch = NULL)
     }))
 for (ds in names(references)) {

@@ -134,3 +134,11 @@ split_donors <- function(d) {
     ref <- d$obs$batch == levels(d$obs$batch)[1]
     list(ref = ref, query = !ref)
 }
+
+# For data without donors (pbmc1k): a random half of the cells as the reference, the same
+# half in every script (drawn with its own seed).
+split_half <- function(d, seed = 11L) {
+    set.seed(seed)
+    ref <- stats::runif(ncol(d$mods[[1]])) < 0.5
+    list(ref = ref, query = !ref)
+}

@@ -68,6 +68,14 @@ harmony_embedding <- function(pcs, batch, seed = 1L) {
     out
 }
 
+# LSI of TF-IDF peaks (features x cells, see tfidf()): the truncated SVD's components 2 to
+# n_dims + 1 scaled by their singular values (the first follows sequencing depth), as Signac.
+# Cells x n_dims.
+lsi_embedding <- function(tfidf_values, n_dims = 30L) {
+    svd <- irlba::irlba(t(as.matrix(tfidf_values)), nv = n_dims + 1L)
+    svd$u[, -1, drop = FALSE] %*% diag(svd$d[-1], nrow = n_dims)
+}
+
 # Seurat WNN: a PCA per modality (LSI for ATAC), FindMultiModalNeighbors, then Seurat's
 # supervised PCA on the weighted graph as the embedding (its multimodal reference flow).
 wnn_embedding <- function(mods, kinds, n_dims = 16L) {
@@ -88,8 +96,7 @@ wnn_embedding <- function(mods, kinds, n_dims = 16L) {
         n_pc <- min(30L, nrow(values) - 1L)
         red <- paste0("pca_", nm)
         if (kinds[[nm]] == "atac") {
-            svd <- irlba::irlba(t(as.matrix(values)), nv = n_pc + 1L)
-            emb <- svd$u[, -1, drop = FALSE] %*% diag(svd$d[-1])
+            emb <- lsi_embedding(values, n_pc)
             dimnames(emb) <- list(colnames(values), paste0("lsi_", seq_len(n_pc)))
             obj[[red]] <- CreateDimReducObject(emb, key = "lsi_", assay = toupper(nm))
         } else {

@@ -118,8 +118,7 @@ mapping_task <- function(data, models) {
             space <- if (d$kinds[[qn]] == "rna") {
                 rna_projection(d$mods$rna[, s$ref], d$mods$rna[, s$query], 30L)
             } else if (d$kinds[[qn]] == "atac") {
-                lsi <- irlba::irlba(t(as.matrix(tfidf(d$mods$atac))), nv = 31)
-                x <- lsi$u[, -1] %*% diag(lsi$d[-1])
+                x <- lsi_embedding(tfidf(d$mods$atac), 30L)
                 list(reference = x[s$ref, ], query = x[s$query, ])
             } else {
                 list(reference = t(d$mods[[qn]][, s$ref]), query = t(d$mods[[qn]][, s$query]))
@@ -149,11 +148,7 @@ imputation_task <- function(data, models) {
     splits <- list(
         cite = c(split_donors(data$cite), target = "adt"),
         multiome = c(split_donors(data$multiome), target = "atac"),
-        pbmc1k = local({
-            set.seed(11)
-            ref <- stats::runif(ncol(data$pbmc1k$mods$rna)) < 0.5
-            list(ref = ref, query = !ref, target = "adt")
-        }))
+        pbmc1k = c(split_half(data$pbmc1k), target = "adt"))
     for (ds in names(splits)) {
         d <- data[[ds]]
         s <- splits[[ds]]
