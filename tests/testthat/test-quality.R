@@ -88,6 +88,35 @@ test_that("an ADT-only query transfers labels at least as well as 15 nearest nei
     expect_gte(accuracy, adt_15nn)
 })
 
+test_that("ATAC-only and paired Multiome queries land among the reference cells; ATAC-only labels beat kNN on LSI", {
+    q <- quality()
+    mo <- multiome_data()
+    ref <- mo$obs$batch == "s1d1"
+    labels <- as.character(mo$obs$cell_type)
+    model <- RunMultigrade(list(rna = mo$rna[, ref], atac = mo$atac[, ref]), batch = mo$obs$batch[ref],
+        seed = 3, verbose = FALSE)
+    set <- rep(c("reference", "query"), c(sum(ref), sum(!ref)))
+    map <- function(mods) {
+        MapToReference(list(rna = mo$rna[, !ref], atac = mo$atac[, !ref])[mods], model, batch = mo$obs$batch[!ref],
+            refdata = list(cell_type = labels[ref]), seed = 3, verbose = FALSE)
+    }
+    atac <- map("atac")
+    paired <- map(c("rna", "atac"))
+    atac_mixing <- q$batch_mixing(rbind(model$embedding, atac$embedding), set)
+    paired_mixing <- q$batch_mixing(rbind(model$embedding, paired$embedding), set)
+    accuracy <- mean(atac$predictions$predicted.cell_type == labels[!ref])
+    # Baseline: kNN on the peaks' LSI (TF-IDF, components 2-31, as bench/quality/run.R), k
+    # chosen inside the reference.
+    x <- q$lsi_embedding(q$tfidf(mo$atac), 30L)
+    k <- q$cv_k(x[ref, ], labels[ref])
+    lsi_knn <- q$transfer_accuracy(x[ref, ], x[!ref, ], labels[ref], labels[!ref], k)
+    message(sprintf("Multiome queries: ATAC-only mixing %.3f, labels %.3f (%d-NN on LSI %.3f); paired mixing %.3f",
+        atac_mixing, accuracy, k, lsi_knn, paired_mixing))
+    expect_gt(atac_mixing, 0.5)
+    expect_gt(paired_mixing, 0.5)
+    expect_gte(accuracy, lsi_knn)
+})
+
 test_that("imputed protein at the defaults beats Seurat TransferData and least squares on RNA PCs", {
     q <- quality()
     s <- split_cite()
