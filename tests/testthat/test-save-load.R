@@ -19,6 +19,9 @@ test_that("SaveMultigrade/LoadMultigrade round-trip gives the same embedding and
         predict(loaded, newdata, batch = covs$batch, continuous = covs$continuous),
         predict(model, newdata, batch = covs$batch, continuous = covs$continuous))
     expect_identical(loaded$embedding, model$embedding)
+    # What MapToReference anchors unimodal queries with travels with the model.
+    expect_named(loaded$subset_embeddings, c("rna", "adt"))
+    expect_identical(loaded$subset_embeddings, model$subset_embeddings)
     attrs <- hdf5r::h5attributes(hdf5r::H5File$new(path, "r"))
     expect_identical(attrs$format, "multigrade_model")
     expect_error(SaveMultigrade(model, path), "exists", class = "mg_error_file")
