@@ -83,14 +83,13 @@ LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const Tr
   if (tc.integ_coef > 0 && marginal)
     terms.integration = terms.integration + marginal_alignment(experts, batch, config.n_groups);
 
-  terms.consistency = tc.consistency_coef > 0
-                          ? posterior_consistency(mus, logvars, batch.present, config.mixing)
-                          : at::zeros({batch.size}, batch.present.options());
-
-  terms.total = (tc.recon_coef * terms.reconstruction + tc.kl_coef * kl_weight * terms.kl +
-                 tc.consistency_coef * terms.consistency)
-                    .mean() +
-                tc.integ_coef * terms.integration;
+  at::Tensor per_cell = tc.recon_coef * terms.reconstruction + tc.kl_coef * kl_weight * terms.kl;
+  // Off by default: then the term costs no operations in the step.
+  if (tc.consistency_coef > 0) {
+    terms.consistency = posterior_consistency(mus, logvars, batch.present, config.mixing);
+    per_cell = per_cell + tc.consistency_coef * terms.consistency;
+  }
+  terms.total = per_cell.mean() + tc.integ_coef * terms.integration;
   return terms;
 }
 

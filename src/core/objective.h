@@ -14,7 +14,7 @@ struct LossTerms {
   at::Tensor reconstruction;  // B, masked sum over modalities (coefficients applied)
   at::Tensor kl;              // B, unweighted
   at::Tensor integration;     // scalar
-  at::Tensor consistency;     // B, unweighted (zeros when the term is off)
+  at::Tensor consistency;     // B, unweighted (undefined when the term is off)
   at::Tensor z;               // B x latent, the sampled joint latent (end-to-end MIL reads it)
 };
 
