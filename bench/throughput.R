@@ -29,7 +29,7 @@ h <- model$history
 # Epoch 1 includes warm-up (allocations); report the later epochs when there are any.
 timed <- if (nrow(h) > 1) h[-1, ] else h
 train_rate <- sum(timed$cells_seen) / sum(timed$seconds)
-# The reference's convention (PERFORMANCE.md): all cells per epoch, validation included.
+# The reference's convention (../shared/design/PERFORMANCE.md): all cells per epoch, validation included.
 epoch_rate <- n_cells * nrow(timed) / sum(timed$seconds)
 started <- proc.time()[["elapsed"]]
 emb <- predict(model, list(rna = data$rna, adt = data$adt), batch = data$obs$donor, n_threads = threads)

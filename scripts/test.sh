@@ -19,6 +19,15 @@ if cmake -S src/core -B build/core -DCMAKE_PREFIX_PATH="$torch_cmake" >build/cma
     cpp_passed=$(echo "$line" | awk '{print $1}')
     cpp_failed=$(echo "$line" | awk '{print $3}')
     [ -n "$line" ] || cpp_failed=1
+    # The layering rules of src/core (src/core/README.md), and that the check catches a
+    # kernel that includes the model: two more tests.
+    for layer_args in "" "--self-test"; do
+      if bash scripts/check-layers.sh $layer_args; then
+        cpp_passed=$((cpp_passed + 1))
+      else
+        cpp_failed=$((cpp_failed + 1))
+      fi
+    done
     # The benchmark driver, built with the tests: one more test.
     if bash scripts/check-bench.sh build/core/bench_core; then
       cpp_passed=$((cpp_passed + 1))

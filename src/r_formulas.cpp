@@ -2,7 +2,7 @@
 // independent R computations (dnbinom, closed-form PoE, a double-loop MMD).
 #include <Rcpp.h>
 
-#include "core/formulas.h"
+#include "core/model/formulas.h"
 
 namespace f = multigrade::formulas;
 

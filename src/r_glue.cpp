@@ -60,7 +60,9 @@ SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List
   s->trainer = std::make_unique<Trainer>(multigrade::r::model_config(model_config),
                                          multigrade::r::train_config(train_config),
                                          multigrade::r::data_input(data), device,
-                                         reference.isNotNull() ? &reference_weights : nullptr, mil_setup.get());
+                                         reference.isNotNull() ? &reference_weights : nullptr,
+                                         mil_setup ? multigrade::joint_mil_head(*mil_setup)
+                                                   : multigrade::AuxiliaryHeadFactory());
   return Rcpp::XPtr<TrainingSession>(s.release(), true);
 }
 

@@ -1,4 +1,4 @@
-// R entry points for MultiMIL training and prediction (R/mil-core.R builds the lists).
+// R entry points for MultiMIL training and prediction (R/mil.R and R/mil-end-to-end.R build the lists).
 #include <Rcpp.h>
 
 #include "core/mil_api.h"

@@ -33,6 +33,8 @@ struct Args {
   int layers = 2;  // FC blocks of every encoder and decoder
   int64_t latent = 16;
   double modality_dropout = 0.0;
+  double lr = 5e-4;
+  bool prior_expert = true;
   int threads = 2;
   std::string device = "auto";
   int64_t query_cells = 10000;
@@ -54,6 +56,8 @@ Args parse(int argc, char** argv) {
     else if (key == "--layers") a.layers = std::atoi(v);
     else if (key == "--latent") a.latent = std::atoll(v);
     else if (key == "--modality-dropout") a.modality_dropout = std::atof(v);
+    else if (key == "--lr") a.lr = std::atof(v);
+    else if (key == "--prior-expert") a.prior_expert = std::atoi(v) != 0;
     else if (key == "--threads") a.threads = std::atoi(v);
     else if (key == "--device") a.device = v;
     else if (key == "--genes") a.sim.n_genes = std::atoll(v);
@@ -156,6 +160,7 @@ int main(int argc, char** argv) {
   for (auto* spec : {&rna, &adt}) spec->n_layers_encoder = spec->n_layers_decoder = args.layers;
   mc.modalities = {rna, adt};
   mc.latent_dim = args.latent;
+  mc.prior_expert = args.prior_expert;
   multigrade::DataInput in;
   in.n_cells = data.n_cells;
   multigrade::ModalityInput rna_in, adt_in;
@@ -166,7 +171,9 @@ int main(int argc, char** argv) {
   adt_in.values = data.adt.values.data();
   in.modalities = {rna_in, adt_in};
   if (args.sim.n_peaks > 0) {
-    mc.modalities.push_back({"atac", data.atac.n_features, multigrade::Likelihood::bernoulli, false});
+    multigrade::ModalitySpec atac{"atac", data.atac.n_features, multigrade::Likelihood::bernoulli, false};
+    atac.n_layers_encoder = atac.n_layers_decoder = args.layers;
+    mc.modalities.push_back(atac);
     multigrade::ModalityInput atac_in;
     atac_in.sparse = true;
     atac_in.col_ptr = data.atac.col_ptr.data();
@@ -187,6 +194,7 @@ int main(int argc, char** argv) {
   tc.alignment = multigrade::Alignment::latent;
   tc.stratified_batches = true;
   tc.modality_dropout = args.modality_dropout;
+  tc.lr = args.lr;
   tc.seed = 1;
   tc.data_placement = multigrade::parse_data_placement(args.data_placement);
   tc.matmul_precision = multigrade::parse_matmul_precision(args.matmul_precision);
@@ -221,7 +229,7 @@ int main(int argc, char** argv) {
     }
     profiler.reset();  // writes the trace
     const double train_rate = timed_cells / timed_s;
-    // The reference's convention (PERFORMANCE.md's 11.0k cells/s anchor): all cells of the
+    // The reference's convention (../shared/design/PERFORMANCE.md's 11.0k cells/s anchor): all cells of the
     // dataset per second of epoch, validation included. cells_per_s counts only the 90% that
     // train, over the same time.
     const double epoch_rate = static_cast<double>(data.n_cells * timed_epochs) / timed_s;

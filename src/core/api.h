@@ -172,7 +172,11 @@ class MatmulPrecisionScope {
   int previous_;  // LibTorch's own setting, which has levels beyond ours
 };
 
-struct MilSetup;  // mil_api.h: end-to-end training of a MIL head on the latent space
+// A head trained with the VAE on its latent (train/auxiliary_head.h), built by the trainer
+// from its context; mil_api.h's joint_mil_head() makes the end-to-end MultiMIL one.
+class AuxiliaryHead;
+struct AuxiliaryHeadContext;
+using AuxiliaryHeadFactory = std::function<std::unique_ptr<AuxiliaryHead>(const AuxiliaryHeadContext&)>;
 
 // Training state: network, optimiser, data split; lives across epochs so that
 // the caller can report progress and stop between epochs.
@@ -180,14 +184,15 @@ struct MilSetup;  // mil_api.h: end-to-end training of a MIL head on the latent 
 // which belong to a configuration with fewer covariate levels / integrate_on groups: only
 // the new embedding rows and new groups' dispersions learn; every reference weight stays
 // bit-identical.
-// With `mil` (end-to-end MultiMIL), minibatches are bags of cells of the training samples
-// and the MIL loss on the sampled joint latent is added to the VAE loss, so both learn
-// together; cells of the validation samples validate the VAE.
+// With `head` (end-to-end MultiMIL: joint_mil_head() of mil_api.h), the head's minibatches
+// and cell split replace the VAE's (for MIL: bags of cells of the training samples, and the
+// cells of the validation samples), and its loss on the sampled joint latent is added to the
+// VAE loss, so both learn together.
 class Trainer {
  public:
   Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
           const std::string& device, const std::vector<NamedArray>* reference = nullptr,
-          const MilSetup* mil = nullptr);
+          const AuxiliaryHeadFactory& head = AuxiliaryHeadFactory());
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -201,7 +206,7 @@ class Trainer {
   bool finished() const;           // early stopping triggered or max_epochs reached
   void restore_best();             // best validation weights (or the last finite ones)
   std::vector<NamedArray> weights() const;
-  std::vector<NamedArray> mil_weights() const;  // empty without a MIL head
+  std::vector<NamedArray> mil_weights() const;  // the head's weights; empty without one
   std::vector<int> validation_cells() const;  // 0-based
   int64_t n_trainable() const;                // parameters the optimiser updates
   bool data_on_device() const;  // batches gathered on the device (TrainConfig::data_placement)

@@ -1,7 +1,7 @@
 // Public interface of the MultiMIL part of the core: attention-based multiple-instance
 // learning of sample-level phenotypes from per-cell embeddings. Plain C++ types only.
 //
-// Differences from the reference MILClassifier (MODEL_SPEC.md section 2.9), on purpose:
+// Differences from the reference MILClassifier (../shared/design/MODEL_SPEC.md, section 2.9), on purpose:
 // a bag is a whole sample (large samples are split into random bags of about `bag_size`
 // cells during training only); no sample is ever dropped; attention is a softmax over the
 // whole sample at inference and is not rescaled by N / bag size; ordinal tasks use
@@ -72,6 +72,10 @@ struct MilSetup {
   std::vector<int> train_samples, validation_samples;
   double coef = 1.0;
 };
+
+// The MIL head of end-to-end training, for Trainer (api.h). The setup's pointers need only
+// live until the Trainer is constructed (the head copies what it needs).
+AuxiliaryHeadFactory joint_mil_head(const MilSetup& setup);
 
 struct MilEpochStats {
   int epoch = 0;

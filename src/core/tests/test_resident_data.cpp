@@ -9,8 +9,8 @@
 
 #include "api.h"
 #include "check.h"
-#include "dataset.h"
-#include "resident_data.h"
+#include "data/dataset.h"
+#include "data/resident_data.h"
 
 namespace {
 

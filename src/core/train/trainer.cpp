@@ -1,0 +1,285 @@
+// Trainer: whole epochs in C++ (no host synchronisation inside a step), early stopping on
+// the validation reconstruction loss with restore of the best weights, NaN rollback.
+#include <ATen/ATen.h>
+#include <ATen/record_function.h>
+
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <stdexcept>
+
+#include "api.h"
+#include "train/auxiliary_head.h"
+#include "data/dataset.h"
+#include "platform/host_memory.h"
+#include "model/network.h"
+#include "train/objective.h"
+#include "train/optimizer.h"
+#include "data/resident_data.h"
+#include "data/sampler.h"
+
+namespace multigrade {
+
+namespace {
+constexpr int kMaxRollbacks = 3;
+constexpr int64_t kValidationBatch = 1024;
+}  // namespace
+
+struct Trainer::Impl {
+  ModelConfig model_config;
+  TrainConfig config;
+  at::Device device;
+  CellData data;
+  std::unique_ptr<ResidentData> resident;  // the data on the device, when placed there
+  std::mt19937_64 rng;
+  CellSplit split;
+  std::unique_ptr<MultigradeNet> net;
+  std::unique_ptr<FlatAdamW> optimizer;
+  std::unique_ptr<AuxiliaryHead> head;  // trained with the VAE on its latent, or none
+  at::Tensor best_weights, last_good_weights;
+  at::Tensor best_head_weights, last_good_head_weights;
+  int epoch = 0;
+  int n_warmup = 1;
+  int epochs_without_improvement = 0;
+  int rollbacks = 0;
+  double best_monitor = std::numeric_limits<double>::infinity();
+  bool done = false;
+
+  int64_t n_trainable = 0;
+
+  Impl(const ModelConfig& mc, const TrainConfig& tc, const DataInput& input, const std::string& dev,
+       const std::vector<NamedArray>* reference, const AuxiliaryHeadFactory& make_head)
+      : model_config(mc), config(tc), device(resolve_device(dev)), data(mc, input), rng(tc.seed) {
+    at::manual_seed(tc.seed);  // parameter init, dropout and reparameterisation draws
+    keep_freed_host_memory();
+    place_data();
+    net = std::make_unique<MultigradeNet>(model_config, device);
+    AdamWSettings s;
+    s.lr = config.lr;
+    s.weight_decay = config.weight_decay;
+    s.eps = config.adam_eps;
+    optimizer = std::make_unique<FlatAdamW>(net->params().flat(), net->params().flat_grad(), s);
+    if (make_head) {
+      AuxiliaryHeadContext context;
+      context.n_cells = data.n_cells();
+      context.latent_dim = model_config.latent_dim;
+      context.device = device;
+      context.optimizer = s;
+      head = make_head(context);
+      best_head_weights = head->flat().detach().clone();
+      last_good_head_weights = best_head_weights.clone();
+    }
+    split = head ? head->cell_split() : split_cells(data.n_cells(), config.train_size, rng);
+    n_trainable = net->params().numel();
+    if (reference != nullptr) {
+      const auto grown = net->params().graft(*reference);
+      n_trainable = 0;
+      for (const auto& r : grown) n_trainable += r.second - r.first;
+      optimizer->restrict_to(grown);
+    }
+    n_warmup = config.n_epochs_kl_warmup > 0 ? config.n_epochs_kl_warmup : std::max(config.max_epochs / 3, 1);
+    best_weights = net->params().flat().detach().clone();
+    last_good_weights = best_weights.clone();
+    if (config.max_epochs <= 0) done = true;
+  }
+
+  void place_data() {
+    resident.reset();
+    if (config.data_placement == DataPlacement::device) {
+      resident = std::make_unique<ResidentData>(data, device);
+    } else if (config.data_placement == DataPlacement::automatic && !device.is_cpu()) {
+      try {
+        resident = std::make_unique<ResidentData>(data, device);
+      } catch (const c10::Error&) {
+        // Out of device memory (the upload is plain copies): batches come from the host,
+        // as data_on_device() then reports.
+        resident.reset();
+      }
+    }
+  }
+
+  // The minibatches of `batches` (which must outlive the result): gathered from the host copy,
+  // or on the device after one upload of their order.
+  std::function<Batch(size_t)> batch_source(const std::vector<std::vector<int64_t>>& batches) const {
+    if (!resident) return [this, &batches](size_t k) { return data.batch(batches[k], device); };
+    auto order = std::make_shared<ResidentOrder>(resident->order(data, batches));
+    return [this, order](size_t k) { return resident->batch(*order, k); };
+  }
+
+  double kl_weight() const { return epoch < n_warmup ? static_cast<double>(epoch) / n_warmup : 1.0; }
+
+  std::vector<std::vector<int64_t>> training_batches() {
+    if (config.stratified_batches && model_config.n_groups > 1)
+      return stratified_batches(split.train, data.group_codes(), config.batch_size, rng);
+    return sequential_batches(split.train, config.batch_size, /*shuffle=*/true, rng);
+  }
+
+  EpochStats run_epoch(const std::function<bool()>& should_stop) {
+    const auto start = std::chrono::steady_clock::now();
+    const MatmulPrecisionScope precision(config.matmul_precision);
+    EpochStats stats;
+    stats.epoch = epoch + 1;
+    stats.kl_weight = kl_weight();
+    const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
+    // loss, recon, kl, integ, val loss, val recon, mil, consistency
+    at::Tensor sums = at::zeros({8}, options);
+    int64_t n_batches = 0;
+
+    // With a head, its minibatches (end-to-end MIL: the cells of bags of training samples).
+    const std::vector<std::vector<int64_t>> batches = head ? head->start_epoch(rng) : training_batches();
+    const auto batch_at = batch_source(batches);
+
+    for (size_t k = 0; k < batches.size(); ++k) {
+      if (should_stop && should_stop()) {
+        stats.interrupted = true;
+        break;
+      }
+      // Named scopes show the phases of a step in profiler traces (bench_core --profile).
+      Batch batch;
+      {
+        RECORD_FUNCTION("multigrade::gather_batch", std::vector<c10::IValue>());
+        batch = batch_at(k);
+      }
+      LossTerms terms;
+      {
+        RECORD_FUNCTION("multigrade::forward", std::vector<c10::IValue>());
+        terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/true);
+      }
+      at::Tensor head_loss;
+      {
+        RECORD_FUNCTION("multigrade::backward", std::vector<c10::IValue>());
+        if (head) {
+          head_loss = head->loss(terms.z, k);
+          (terms.total + head->coef() * head_loss).backward();
+        } else {
+          terms.total.backward();
+        }
+      }
+      {
+        RECORD_FUNCTION("multigrade::optimizer_step", std::vector<c10::IValue>());
+        optimizer->step();
+        if (head) head->step();
+      }
+      at::NoGradGuard no_grad;
+      sums.narrow(0, 0, 4).add_(at::stack({terms.total.detach() * static_cast<double>(batch.size),
+                                           terms.reconstruction.detach().sum(), terms.kl.detach().sum(),
+                                           terms.integration.detach()}));
+      if (head) sums.narrow(0, 6, 1).add_(head_loss.detach());
+      if (config.consistency_coef > 0) sums.narrow(0, 7, 1).add_(terms.consistency.detach().sum());
+      stats.cells_seen += batch.size;
+      ++n_batches;
+    }
+
+    const auto n_val = static_cast<int64_t>(split.validation.size());
+    if (!stats.interrupted && n_val > 0) {
+      at::NoGradGuard no_grad;
+      const auto validation = sequential_batches(split.validation, kValidationBatch, false, rng);
+      const auto validation_at = batch_source(validation);
+      for (size_t k = 0; k < validation.size(); ++k) {
+        const Batch batch = validation_at(k);
+        const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/false);
+        sums.narrow(0, 4, 2).add_(at::stack({terms.total * static_cast<double>(batch.size),
+                                             terms.reconstruction.sum()}));
+      }
+    }
+
+    // The one host synchronisation of the epoch.
+    const at::Tensor host = sums.to(at::kCPU, at::kDouble);
+    const double* v = host.data_ptr<double>();
+    const double n_train = static_cast<double>(std::max<int64_t>(stats.cells_seen, 1));
+    stats.train_loss = v[0] / n_train;
+    stats.train_reconstruction = v[1] / n_train;
+    stats.train_kl = v[2] / n_train;
+    stats.train_integration = v[3] / static_cast<double>(std::max<int64_t>(n_batches, 1));
+    stats.train_mil = v[6] / static_cast<double>(std::max<int64_t>(n_batches, 1));
+    stats.train_consistency = v[7] / n_train;
+    stats.has_validation = n_val > 0 && !stats.interrupted;
+    if (stats.has_validation) {
+      stats.validation_loss = v[4] / static_cast<double>(n_val);
+      stats.validation_reconstruction = v[5] / static_cast<double>(n_val);
+    }
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+    if (stats.interrupted) {
+      done = true;
+      return stats;
+    }
+    finish_epoch(stats);
+    return stats;
+  }
+
+  void finish_epoch(EpochStats& stats) {
+    at::NoGradGuard no_grad;
+    const double monitor = stats.has_validation ? stats.validation_reconstruction : stats.train_reconstruction;
+    if (!std::isfinite(stats.train_loss) || !std::isfinite(monitor)) {
+      // Roll back to the last finite weights, forget the moments, and halve the step size.
+      stats.non_finite = true;
+      net->params().flat().copy_(last_good_weights);
+      optimizer->reset_state();
+      optimizer->set_lr(optimizer->lr() * 0.5);
+      if (head) {
+        head->flat().copy_(last_good_head_weights);
+        head->reset_optimizer(0.5);
+      }
+      if (++rollbacks >= kMaxRollbacks) done = true;
+    } else {
+      last_good_weights.copy_(net->params().flat());
+      if (head) last_good_head_weights.copy_(head->flat());
+      if (!stats.has_validation || monitor < best_monitor) {
+        best_monitor = monitor;
+        best_weights.copy_(net->params().flat());
+        if (head) best_head_weights.copy_(head->flat());
+        epochs_without_improvement = 0;
+        stats.improved = true;
+      } else if (++epochs_without_improvement >= config.patience && config.early_stopping) {
+        done = true;
+      }
+    }
+    ++epoch;
+    if (epoch >= config.max_epochs) done = true;
+  }
+};
+
+Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
+                 const std::string& device, const std::vector<NamedArray>* reference, const AuxiliaryHeadFactory& head)
+    : impl_(std::make_unique<Impl>(model, train, data, device, reference, head)) {}
+
+Trainer::~Trainer() = default;
+
+EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) {
+  return impl_->run_epoch(should_stop);
+}
+
+void Trainer::set_data(const DataInput& input) {
+  if (impl_->head) throw std::invalid_argument("training with an auxiliary head (end-to-end MIL) cannot stream its data");
+  impl_->resident.reset();  // free the previous chunk before copying the next
+  impl_->data = CellData();
+  impl_->data = CellData(impl_->model_config, input);
+  impl_->place_data();
+  impl_->split = split_cells(impl_->data.n_cells(), impl_->config.train_size, impl_->rng);
+}
+
+bool Trainer::finished() const { return impl_->done; }
+
+void Trainer::restore_best() {
+  at::NoGradGuard no_grad;
+  impl_->net->params().flat().copy_(impl_->best_weights);
+  if (impl_->head) impl_->head->flat().copy_(impl_->best_head_weights);
+}
+
+std::vector<NamedArray> Trainer::weights() const { return impl_->net->params().export_arrays(); }
+
+std::vector<NamedArray> Trainer::mil_weights() const {
+  return impl_->head ? impl_->head->weights() : std::vector<NamedArray>();
+}
+
+int64_t Trainer::n_trainable() const { return impl_->n_trainable; }
+
+bool Trainer::data_on_device() const { return impl_->resident != nullptr; }
+
+std::vector<int> Trainer::validation_cells() const {
+  return std::vector<int>(impl_->split.validation.begin(), impl_->split.validation.end());
+}
+
+}  // namespace multigrade
