@@ -30,11 +30,13 @@ struct Args {
   multigrade_bench::SimulationSettings sim;
   int epochs = 3;
   int64_t batch = 256;
-  int layers = 2;  // FC blocks of every encoder and decoder
-  int64_t latent = 16;
-  double modality_dropout = 0.0;
-  double lr = 5e-4;
-  bool prior_expert = true;
+  // The model's settings default to the R package's (multigrade_options(), RunMultigrade());
+  // --layers 2 --latent 16 --modality-dropout 0 --lr 5e-4 --prior-expert 1 is the reference's.
+  int layers = 1;  // FC blocks of every encoder and decoder
+  int64_t latent = 30;
+  double modality_dropout = 0.3;
+  double lr = 3e-3;
+  bool prior_expert = false;
   int threads = 2;
   std::string device = "auto";
   int64_t query_cells = 10000;

@@ -32,21 +32,25 @@ DataPlacement parse_data_placement(const std::string& name);
 MatmulPrecision parse_matmul_precision(const std::string& name);
 bool is_count_likelihood(Likelihood lik);
 
+// The defaults below are the R package's (multigrade_options(), RunMultigrade()), so that the
+// C++ tests and bench/cpp train the model R users get. What R derives from the data has no
+// default here: the modality weights ("balanced"), log_input (count modalities), the
+// minibatch size and epochs (R/schedule.R), and integ_coef 0 without an integrate_on covariate.
 struct ModalitySpec {
   std::string name;
   int64_t n_features = 0;
   Likelihood likelihood = Likelihood::mse;
   bool log_input = false;  // encoder sees log1p(x) (count modalities)
   double coef = 1.0;       // weight of this modality's reconstruction loss
-  int n_layers_encoder = 2;
+  int n_layers_encoder = 1;
   int n_hidden_encoder = 128;
-  int n_layers_decoder = 2;
+  int n_layers_decoder = 1;
   int n_hidden_decoder = 128;
 };
 
 struct ModelConfig {
   std::vector<ModalitySpec> modalities;
-  int64_t latent_dim = 16;
+  int64_t latent_dim = 30;
   int64_t cond_dim = 16;
   std::vector<int64_t> categorical_levels;  // levels per categorical covariate
   int64_t n_continuous = 0;
@@ -55,14 +59,14 @@ struct ModelConfig {
   bool condition_encoders = true;
   bool condition_decoders = true;
   Mixing mixing = Mixing::product;
-  bool prior_expert = true;  // product: the N(0, I) prior is one of the experts (the reference)
+  bool prior_expert = false;  // product: the N(0, I) prior as one more expert (the reference: true)
   double leaky_slope = 0.01;
 };
 
 struct TrainConfig {
   int max_epochs = 200;
   int64_t batch_size = 256;
-  double lr = 5e-4;
+  double lr = 3e-3;
   double weight_decay = 1e-3;
   double adam_eps = 1e-8;
   double train_size = 0.9;
@@ -71,14 +75,14 @@ struct TrainConfig {
   int n_epochs_kl_warmup = -1;  // -1: max(max_epochs / 3, 1)
   double recon_coef = 1.0;
   double kl_coef = 1e-5;
-  double integ_coef = 0.0;
-  Alignment alignment = Alignment::none;
-  bool stratified_batches = false;  // the reference's 2-group sampler when integrating
+  double integ_coef = 1.0;  // MMD between integrate_on groups (none with one group)
+  Alignment alignment = Alignment::latent;
+  bool stratified_batches = true;  // the reference's 2-group sampler when integrating
   // Probability of hiding each measured modality of a cell from the encoders in a training
   // step (at least one stays), so that the posterior of any subset must reconstruct every
   // measured modality: trains the cross-modal prediction behind imputation and unimodal
   // query mapping (subset training as in MoPoE-VAE; Multigrate has no such term).
-  double modality_dropout = 0.0;
+  double modality_dropout = 0.3;
   // Weight of posterior_consistency (posterior.h): each measured modality's expert pulled to
   // the consensus of the cell's experts, in cells with at least two modalities, so that a
   // cell seen through one modality lands nearer where its paired profile would.
