@@ -211,13 +211,11 @@ Rcpp::List epoch_list(const EpochStats& s) {
   return Rcpp::List::create(
       Rcpp::_["epoch"] = s.epoch, Rcpp::_["kl_weight"] = s.kl_weight, Rcpp::_["train_loss"] = s.train_loss,
       Rcpp::_["train_reconstruction"] = s.train_reconstruction, Rcpp::_["train_kl"] = s.train_kl,
-      Rcpp::_["train_integration"] = s.train_integration,
-      Rcpp::_["train_consistency"] = s.train_consistency, Rcpp::_["train_mil"] = s.train_mil,
-      Rcpp::_["validation_loss"] = s.has_validation ? s.validation_loss : NA_REAL,
+      Rcpp::_["train_integration"] = s.train_integration, Rcpp::_["train_consistency"] = s.train_consistency,
+      Rcpp::_["train_mil"] = s.train_mil, Rcpp::_["validation_loss"] = s.has_validation ? s.validation_loss : NA_REAL,
       Rcpp::_["validation_reconstruction"] = s.has_validation ? s.validation_reconstruction : NA_REAL,
-      Rcpp::_["improved"] = s.improved, Rcpp::_["non_finite"] = s.non_finite,
-      Rcpp::_["interrupted"] = s.interrupted, Rcpp::_["cells_seen"] = static_cast<double>(s.cells_seen),
-      Rcpp::_["seconds"] = s.seconds);
+      Rcpp::_["improved"] = s.improved, Rcpp::_["non_finite"] = s.non_finite, Rcpp::_["interrupted"] = s.interrupted,
+      Rcpp::_["cells_seen"] = static_cast<double>(s.cells_seen), Rcpp::_["seconds"] = s.seconds);
 }
 
 }  // namespace r

@@ -57,12 +57,10 @@ SEXP mg_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::List
   // The MIL setup points into R vectors that the trainer copies in its constructor.
   std::unique_ptr<multigrade::MilSetup> mil_setup;
   if (mil.isNotNull()) mil_setup = std::make_unique<multigrade::MilSetup>(multigrade::r::mil_setup(Rcpp::List(mil)));
-  s->trainer = std::make_unique<Trainer>(multigrade::r::model_config(model_config),
-                                         multigrade::r::train_config(train_config),
-                                         multigrade::r::data_input(data), device,
-                                         reference.isNotNull() ? &reference_weights : nullptr,
-                                         mil_setup ? multigrade::joint_mil_head(*mil_setup)
-                                                   : multigrade::AuxiliaryHeadFactory());
+  s->trainer = std::make_unique<Trainer>(
+      multigrade::r::model_config(model_config), multigrade::r::train_config(train_config),
+      multigrade::r::data_input(data), device, reference.isNotNull() ? &reference_weights : nullptr,
+      mil_setup ? multigrade::joint_mil_head(*mil_setup) : multigrade::AuxiliaryHeadFactory());
   return Rcpp::XPtr<TrainingSession>(s.release(), true);
 }
 
@@ -102,12 +100,11 @@ void mg_trainer_close(SEXP ptr) {
 }
 
 // [[Rcpp::export(rng = false)]]
-Rcpp::List mg_encode(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device,
-                     int n_threads) {
+Rcpp::List mg_encode(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device, int n_threads) {
   multigrade::ThreadScope threads(n_threads);
-  const auto result = multigrade::encode_latent(multigrade::r::model_config(model_config),
-                                                multigrade::r::named_arrays(weights),
-                                                multigrade::r::data_input(data), device);
+  const auto result =
+      multigrade::encode_latent(multigrade::r::model_config(model_config), multigrade::r::named_arrays(weights),
+                                multigrade::r::data_input(data), device);
   // Row-major cells x dims from the core -> R's column-major matrix via a transpose.
   Rcpp::NumericMatrix mean(result.latent_dim, result.n_cells, result.mean.begin());
   Rcpp::NumericMatrix logvar(result.latent_dim, result.n_cells, result.logvar.begin());
@@ -117,10 +114,9 @@ Rcpp::List mg_encode(Rcpp::List model_config, Rcpp::List weights, Rcpp::List dat
 // Imputed values of modality `target` (1-based) as features x cells matrices (the core's
 // row-major cells x features is R's column-major features x cells).
 // [[Rcpp::export(rng = false)]]
-Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device,
-                     int n_threads, int target, Rcpp::Nullable<Rcpp::NumericVector> library, int n_samples,
-                     Rcpp::NumericVector probs, double seed, Rcpp::List decode_categorical,
-                     bool foreground_probability) {
+Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List data, std::string device, int n_threads,
+                     int target, Rcpp::Nullable<Rcpp::NumericVector> library, int n_samples, Rcpp::NumericVector probs,
+                     double seed, Rcpp::List decode_categorical, bool foreground_probability) {
   multigrade::ThreadScope threads(n_threads);
   multigrade::ImputeRequest request;
   request.target = static_cast<size_t>(target - 1);
@@ -136,9 +132,9 @@ Rcpp::List mg_impute(Rcpp::List model_config, Rcpp::List weights, Rcpp::List dat
   // One entry per covariate: NULL (own codes) or n_cells 0-based codes.
   std::vector<Rcpp::IntegerVector> decode_codes;
   request.decode_categorical = vector_pointers<int>(decode_categorical, decode_codes);
-  const auto result = multigrade::impute_modality(multigrade::r::model_config(model_config),
-                                                  multigrade::r::named_arrays(weights),
-                                                  multigrade::r::data_input(data), device, request);
+  const auto result =
+      multigrade::impute_modality(multigrade::r::model_config(model_config), multigrade::r::named_arrays(weights),
+                                  multigrade::r::data_input(data), device, request);
   const auto as_matrix = [&](const std::vector<float>& v) {
     return Rcpp::NumericMatrix(static_cast<int>(result.n_features), static_cast<int>(result.n_cells), v.begin());
   };
@@ -163,9 +159,9 @@ Rcpp::NumericMatrix mg_decode_latent(Rcpp::List model_config, Rcpp::List weights
   const auto categorical_ptrs = vector_pointers<int>(categorical, codes);
   std::vector<Rcpp::NumericVector> values;
   const auto continuous_ptrs = vector_pointers<double>(continuous, values);
-  const auto result = multigrade::decode_latent(multigrade::r::model_config(model_config),
-                                                multigrade::r::named_arrays(weights), points, n, categorical_ptrs,
-                                                continuous_ptrs, static_cast<size_t>(target - 1), device);
+  const auto result =
+      multigrade::decode_latent(multigrade::r::model_config(model_config), multigrade::r::named_arrays(weights), points,
+                                n, categorical_ptrs, continuous_ptrs, static_cast<size_t>(target - 1), device);
   return Rcpp::NumericMatrix(static_cast<int>(result.n_features), static_cast<int>(result.n_cells),
                              result.mean.begin());
 }

@@ -32,8 +32,8 @@ SEXP mg_mil_trainer_new(Rcpp::List model_config, Rcpp::List train_config, Rcpp::
   multigrade::ThreadScope threads(n_threads);
   auto s = std::make_unique<MilSession>();
   s->n_threads = n_threads;
-  s->trainer = std::make_unique<MilTrainer>(mil_config(model_config), mil_train_config(train_config),
-                                            mil_data(data), train_samples, validation_samples, device);
+  s->trainer = std::make_unique<MilTrainer>(mil_config(model_config), mil_train_config(train_config), mil_data(data),
+                                            train_samples, validation_samples, device);
   return Rcpp::XPtr<MilSession>(s.release(), true);
 }
 
@@ -42,13 +42,12 @@ Rcpp::List mg_mil_trainer_epoch(SEXP ptr) {
   MilSession& s = mil_session(ptr);
   multigrade::ThreadScope threads(s.n_threads);
   const auto e = s.trainer->run_epoch();
-  return Rcpp::List::create(
-      Rcpp::_["epoch"] = e.epoch, Rcpp::_["train_loss"] = e.train_loss,
-      Rcpp::_["validation_loss"] = e.has_validation ? e.validation_loss : NA_REAL,
-      Rcpp::_["validation_accuracy"] = e.has_validation ? e.validation_accuracy : NA_REAL,
-      Rcpp::_["improved"] = e.improved, Rcpp::_["non_finite"] = e.non_finite,
-      Rcpp::_["cells_seen"] = static_cast<double>(e.cells_seen), Rcpp::_["seconds"] = e.seconds,
-      Rcpp::_["finished"] = s.trainer->finished());
+  return Rcpp::List::create(Rcpp::_["epoch"] = e.epoch, Rcpp::_["train_loss"] = e.train_loss,
+                            Rcpp::_["validation_loss"] = e.has_validation ? e.validation_loss : NA_REAL,
+                            Rcpp::_["validation_accuracy"] = e.has_validation ? e.validation_accuracy : NA_REAL,
+                            Rcpp::_["improved"] = e.improved, Rcpp::_["non_finite"] = e.non_finite,
+                            Rcpp::_["cells_seen"] = static_cast<double>(e.cells_seen), Rcpp::_["seconds"] = e.seconds,
+                            Rcpp::_["finished"] = s.trainer->finished());
 }
 
 // [[Rcpp::export(rng = false)]]

@@ -52,26 +52,46 @@ Args parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string key = argv[i];
     const char* v = argv[i + 1];
-    if (key == "--cells") a.sim.n_cells = std::atoll(v);
-    else if (key == "--epochs") a.epochs = std::atoi(v);
-    else if (key == "--batch") a.batch = std::atoll(v);
-    else if (key == "--layers") a.layers = std::atoi(v);
-    else if (key == "--latent") a.latent = std::atoll(v);
-    else if (key == "--modality-dropout") a.modality_dropout = std::atof(v);
-    else if (key == "--lr") a.lr = std::atof(v);
-    else if (key == "--prior-expert") a.prior_expert = std::atoi(v) != 0;
-    else if (key == "--threads") a.threads = std::atoi(v);
-    else if (key == "--device") a.device = v;
-    else if (key == "--genes") a.sim.n_genes = std::atoll(v);
-    else if (key == "--peaks") a.sim.n_peaks = std::atoll(v);
-    else if (key == "--donors") a.sim.n_donors = std::atoi(v);
-    else if (key == "--library") a.sim.mean_library = std::atof(v);
-    else if (key == "--query-cells") a.query_cells = std::atoll(v);
-    else if (key == "--mil-cells") a.mil_cells = std::atoll(v);
-    else if (key == "--mil-epochs") a.mil_epochs = std::atoi(v);
-    else if (key == "--profile") a.profile = v;
-    else if (key == "--data-placement") a.data_placement = v;
-    else if (key == "--matmul-precision") a.matmul_precision = v;
+    if (key == "--cells")
+      a.sim.n_cells = std::atoll(v);
+    else if (key == "--epochs")
+      a.epochs = std::atoi(v);
+    else if (key == "--batch")
+      a.batch = std::atoll(v);
+    else if (key == "--layers")
+      a.layers = std::atoi(v);
+    else if (key == "--latent")
+      a.latent = std::atoll(v);
+    else if (key == "--modality-dropout")
+      a.modality_dropout = std::atof(v);
+    else if (key == "--lr")
+      a.lr = std::atof(v);
+    else if (key == "--prior-expert")
+      a.prior_expert = std::atoi(v) != 0;
+    else if (key == "--threads")
+      a.threads = std::atoi(v);
+    else if (key == "--device")
+      a.device = v;
+    else if (key == "--genes")
+      a.sim.n_genes = std::atoll(v);
+    else if (key == "--peaks")
+      a.sim.n_peaks = std::atoll(v);
+    else if (key == "--donors")
+      a.sim.n_donors = std::atoi(v);
+    else if (key == "--library")
+      a.sim.mean_library = std::atof(v);
+    else if (key == "--query-cells")
+      a.query_cells = std::atoll(v);
+    else if (key == "--mil-cells")
+      a.mil_cells = std::atoll(v);
+    else if (key == "--mil-epochs")
+      a.mil_epochs = std::atoi(v);
+    else if (key == "--profile")
+      a.profile = v;
+    else if (key == "--data-placement")
+      a.data_placement = v;
+    else if (key == "--matmul-precision")
+      a.matmul_precision = v;
     else {
       std::fprintf(stderr, "unknown argument %s\n", key.c_str());
       std::exit(2);
@@ -92,11 +112,12 @@ double peak_rss_mb() {
 // cells/s that moved with it moved with the host, not with the build.
 void print_gemm_probe(const char* when, const Args& args, const std::string& device) {
   constexpr int64_t kHidden = 128;
-  std::printf("{\"task\":\"gemm_probe\",\"when\":\"%s\",\"shape\":\"%lldx%lldx%lld\",\"threads\":%d,"
-              "\"device\":\"%s\",\"gflops\":%.1f}\n",
-              when, static_cast<long long>(args.batch), static_cast<long long>(args.sim.n_genes),
-              static_cast<long long>(kHidden), args.threads, device.c_str(),
-              multigrade_bench::gemm_gflops(args.batch, args.sim.n_genes, kHidden, device));
+  std::printf(
+      "{\"task\":\"gemm_probe\",\"when\":\"%s\",\"shape\":\"%lldx%lldx%lld\",\"threads\":%d,"
+      "\"device\":\"%s\",\"gflops\":%.1f}\n",
+      when, static_cast<long long>(args.batch), static_cast<long long>(args.sim.n_genes),
+      static_cast<long long>(kHidden), args.threads, device.c_str(),
+      multigrade_bench::gemm_gflops(args.batch, args.sim.n_genes, kHidden, device));
 }
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
@@ -106,7 +127,8 @@ double seconds_since(std::chrono::steady_clock::time_point t) {
 // Query mapping: the first `n` cells presented again as one new donor, so that the
 // reference's embedding table grows by a row. Times the query epochs after the first.
 void bench_mapping(const multigrade::ModelConfig& reference_config, const std::vector<multigrade::NamedArray>& weights,
-                   const multigrade::DataInput& reference_input, int64_t n, const Args& args, const std::string& device) {
+                   const multigrade::DataInput& reference_input, int64_t n, const Args& args,
+                   const std::string& device) {
   multigrade::ModelConfig mc = reference_config;
   const int new_donor = args.sim.n_donors;
   mc.categorical_levels = {new_donor + 1};
@@ -134,10 +156,11 @@ void bench_mapping(const multigrade::ModelConfig& reference_config, const std::v
       timed_cells += stats.cells_seen;
     }
   }
-  std::printf("{\"task\":\"map_query\",\"cells\":%lld,\"trainable\":%lld,\"device\":\"%s\",\"setup_s\":%.2f,"
-              "\"cells_per_s\":%.0f}\n",
-              static_cast<long long>(n), static_cast<long long>(trainer.n_trainable()), device.c_str(), setup_s,
-              timed_cells / timed_s);
+  std::printf(
+      "{\"task\":\"map_query\",\"cells\":%lld,\"trainable\":%lld,\"device\":\"%s\",\"setup_s\":%.2f,"
+      "\"cells_per_s\":%.0f}\n",
+      static_cast<long long>(n), static_cast<long long>(trainer.n_trainable()), device.c_str(), setup_s,
+      timed_cells / timed_s);
 }
 
 }  // namespace
@@ -150,11 +173,11 @@ int main(int argc, char** argv) {
 
   auto t0 = std::chrono::steady_clock::now();
   const auto data = multigrade_bench::simulate(args.sim);
-  const double nnz_fraction = static_cast<double>(data.rna.values.size()) /
-                              static_cast<double>(data.n_cells * data.rna.n_features);
+  const double nnz_fraction =
+      static_cast<double>(data.rna.values.size()) / static_cast<double>(data.n_cells * data.rna.n_features);
   std::printf("{\"task\":\"simulate\",\"cells\":%lld,\"genes\":%lld,\"rna_nonzero\":%.3f,\"seconds\":%.2f}\n",
-              static_cast<long long>(data.n_cells), static_cast<long long>(data.rna.n_features),
-              nnz_fraction, seconds_since(t0));
+              static_cast<long long>(data.n_cells), static_cast<long long>(data.rna.n_features), nnz_fraction,
+              seconds_since(t0));
 
   multigrade::ModelConfig mc;
   multigrade::ModalitySpec rna{"rna", data.rna.n_features, multigrade::Likelihood::nb, true};
@@ -218,10 +241,11 @@ int main(int argc, char** argv) {
       const double steal_before = multigrade_bench::cpu_steal_seconds();
       const auto stats = trainer.run_epoch(nullptr);
       const double steal = steal_before < 0 ? -1 : multigrade_bench::cpu_steal_seconds() - steal_before;
-      std::printf("{\"task\":\"epoch\",\"epoch\":%d,\"loss\":%.4f,\"seconds\":%.3f,\"cells_per_s\":%.0f,"
-                  "\"cpu_steal_s\":%s}\n",
-                  stats.epoch, stats.train_loss, stats.seconds, stats.cells_seen / stats.seconds,
-                  multigrade_bench::json_number(steal).c_str());
+      std::printf(
+          "{\"task\":\"epoch\",\"epoch\":%d,\"loss\":%.4f,\"seconds\":%.3f,\"cells_per_s\":%.0f,"
+          "\"cpu_steal_s\":%s}\n",
+          stats.epoch, stats.train_loss, stats.seconds, stats.cells_seen / stats.seconds,
+          multigrade_bench::json_number(steal).c_str());
       if (e > 0 || args.epochs == 1) {  // epoch 1 includes allocator and BLAS warm-up
         timed_s += stats.seconds;
         timed_cells += stats.cells_seen;
@@ -235,15 +259,16 @@ int main(int argc, char** argv) {
     // dataset per second of epoch, validation included. cells_per_s counts only the 90% that
     // train, over the same time.
     const double epoch_rate = static_cast<double>(data.n_cells * timed_epochs) / timed_s;
-    std::printf("{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
-                "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"data_on_device\":%s,\"matmul_precision\":\"%s\","
-                "\"libtorch\":\"%s\",\"setup_s\":%.2f,"
-                "\"cells_per_s\":%.0f,\"epoch_cells_per_s\":%.0f,\"ms_per_step\":%.2f,\"timed_s\":%.2f,\"cpu_steal_s\":%s}\n",
-                static_cast<long long>(data.n_cells), static_cast<long long>(args.sim.n_genes),
-                static_cast<long long>(args.sim.n_proteins), static_cast<long long>(args.sim.n_peaks),
-                static_cast<long long>(args.batch), args.threads, device.c_str(), trainer.data_on_device() ? "true" : "false",
-                args.matmul_precision.c_str(), info.torch_version.c_str(), setup_s, train_rate, epoch_rate, 1000.0 * static_cast<double>(args.batch) / train_rate, timed_s,
-                multigrade_bench::json_number(steal_s).c_str());
+    std::printf(
+        "{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
+        "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"data_on_device\":%s,\"matmul_precision\":\"%s\","
+        "\"libtorch\":\"%s\",\"setup_s\":%.2f,"
+        "\"cells_per_s\":%.0f,\"epoch_cells_per_s\":%.0f,\"ms_per_step\":%.2f,\"timed_s\":%.2f,\"cpu_steal_s\":%s}\n",
+        static_cast<long long>(data.n_cells), static_cast<long long>(args.sim.n_genes),
+        static_cast<long long>(args.sim.n_proteins), static_cast<long long>(args.sim.n_peaks),
+        static_cast<long long>(args.batch), args.threads, device.c_str(), trainer.data_on_device() ? "true" : "false",
+        args.matmul_precision.c_str(), info.torch_version.c_str(), setup_s, train_rate, epoch_rate,
+        1000.0 * static_cast<double>(args.batch) / train_rate, timed_s, multigrade_bench::json_number(steal_s).c_str());
 
     weights = trainer.weights();
   }

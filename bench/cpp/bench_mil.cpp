@@ -61,10 +61,11 @@ void bench_mil(int64_t n_cells, int epochs, const std::string& device) {
       timed_cells += stats.cells_seen;
     }
   }
-  std::printf("{\"task\":\"mil_train\",\"cells\":%lld,\"samples\":%lld,\"device\":\"%s\",\"setup_s\":%.2f,"
-              "\"loss\":%.4f,\"cells_per_s\":%.0f,\"seconds_per_epoch\":%.3f}\n",
-              static_cast<long long>(n_cells), static_cast<long long>(n_samples), device.c_str(), setup_s, loss,
-              timed_cells / timed_s, timed_s / (tc.max_epochs - 1));
+  std::printf(
+      "{\"task\":\"mil_train\",\"cells\":%lld,\"samples\":%lld,\"device\":\"%s\",\"setup_s\":%.2f,"
+      "\"loss\":%.4f,\"cells_per_s\":%.0f,\"seconds_per_epoch\":%.3f}\n",
+      static_cast<long long>(n_cells), static_cast<long long>(n_samples), device.c_str(), setup_s, loss,
+      timed_cells / timed_s, timed_s / (tc.max_epochs - 1));
   data.target = nullptr;
   t0 = std::chrono::steady_clock::now();
   const auto prediction = multigrade::mil_predict(mc, trainer.weights(), data, device);
@@ -72,10 +73,11 @@ void bench_mil(int64_t n_cells, int epochs, const std::string& device) {
   int correct = 0;
   for (int64_t s = 0; s < n_samples; ++s)
     correct += (prediction.output[static_cast<size_t>(s * 2 + 1)] > 0.5) == (target[static_cast<size_t>(s)] == 1);
-  std::printf("{\"task\":\"mil_predict\",\"cells\":%lld,\"device\":\"%s\",\"cells_per_s\":%.0f,"
-              "\"training_accuracy\":%.3f}\n",
-              static_cast<long long>(n_cells), device.c_str(), n_cells / predict_s,
-              static_cast<double>(correct) / static_cast<double>(n_samples));
+  std::printf(
+      "{\"task\":\"mil_predict\",\"cells\":%lld,\"device\":\"%s\",\"cells_per_s\":%.0f,"
+      "\"training_accuracy\":%.3f}\n",
+      static_cast<long long>(n_cells), device.c_str(), n_cells / predict_s,
+      static_cast<double>(correct) / static_cast<double>(n_samples));
 }
 
 }  // namespace multigrade_bench

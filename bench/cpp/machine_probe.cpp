@@ -39,8 +39,7 @@ double cpu_steal_seconds() {
   std::ifstream stat("/proc/stat");
   std::string cpu;
   long long user, nice, system, idle, iowait, irq, softirq, steal;
-  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu")
-    return -1;
+  if (!(stat >> cpu >> user >> nice >> system >> idle >> iowait >> irq >> softirq >> steal) || cpu != "cpu") return -1;
   const long ticks = sysconf(_SC_CLK_TCK);
   return ticks > 0 ? static_cast<double>(steal) / ticks : -1;
 }

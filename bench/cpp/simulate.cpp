@@ -43,8 +43,8 @@ double loading(const Structure& st, const Matrix& load, int state, int64_t f) {
 }
 
 // One cell's RNA counts: NB(mu, size 2) by gamma-Poisson, mu proportional to exp(log-rate).
-void simulate_rna_cell(const SimulationSettings& s, const Structure& st, int state, int donor,
-                       std::mt19937_64& rng, std::vector<int>& rows, std::vector<double>& values) {
+void simulate_rna_cell(const SimulationSettings& s, const Structure& st, int state, int donor, std::mt19937_64& rng,
+                       std::vector<int>& rows, std::vector<double>& values) {
   std::vector<double> rate(static_cast<size_t>(s.n_genes));
   double total = 0;
   for (int64_t g = 0; g < s.n_genes; ++g) {
@@ -64,11 +64,12 @@ void simulate_rna_cell(const SimulationSettings& s, const Structure& st, int sta
   }
 }
 
-void simulate_atac_cell(const SimulationSettings& s, const Structure& st, int state, int donor,
-                        std::mt19937_64& rng, std::vector<int>& rows, std::vector<double>& values) {
+void simulate_atac_cell(const SimulationSettings& s, const Structure& st, int state, int donor, std::mt19937_64& rng,
+                        std::vector<int>& rows, std::vector<double>& values) {
   std::uniform_real_distribution<double> unif;
   for (int64_t p = 0; p < s.n_peaks; ++p) {
-    const double logit = st.peak_base[p] + loading(st, st.peak_loadings, state, p) + st.donor_shift[donor][s.n_genes + p];
+    const double logit =
+        st.peak_base[p] + loading(st, st.peak_loadings, state, p) + st.donor_shift[donor][s.n_genes + p];
     if (unif(rng) < 1.0 / (1.0 + std::exp(-logit))) {
       rows.push_back(static_cast<int>(p));
       values.push_back(1.0);

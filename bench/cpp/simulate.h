@@ -24,7 +24,7 @@ struct SimulatedData {
   int64_t n_cells = 0;
   SparseModality rna;
   DenseModality adt;
-  SparseModality atac;  // empty unless requested
+  SparseModality atac;     // empty unless requested
   std::vector<int> donor;  // 0-based
   std::vector<int> state;  // 0-based
 };

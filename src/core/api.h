@@ -97,18 +97,18 @@ struct TrainConfig {
 // Dense: column-major features x cells (R's matrix), i.e. row-major cells x features.
 struct ModalityInput {
   bool sparse = false;
-  const int* col_ptr = nullptr;     // n_cells + 1
-  const int* row_index = nullptr;   // nnz
-  const double* values = nullptr;   // nnz (sparse) or n_features * n_cells (dense)
-  const int* present = nullptr;     // n_cells flags (1 = measured); nullptr = all present
+  const int* col_ptr = nullptr;    // n_cells + 1
+  const int* row_index = nullptr;  // nnz
+  const double* values = nullptr;  // nnz (sparse) or n_features * n_cells (dense)
+  const int* present = nullptr;    // n_cells flags (1 = measured); nullptr = all present
 };
 
 struct DataInput {
   int64_t n_cells = 0;
-  std::vector<ModalityInput> modalities;       // same order as ModelConfig::modalities
-  std::vector<const int*> categorical;         // 0-based codes, one array per covariate
-  std::vector<const double*> continuous;       // one array per covariate
-  const int* group = nullptr;                  // 0-based integrate_on codes (nullptr: one group)
+  std::vector<ModalityInput> modalities;  // same order as ModelConfig::modalities
+  std::vector<const int*> categorical;    // 0-based codes, one array per covariate
+  std::vector<const double*> continuous;  // one array per covariate
+  const int* group = nullptr;             // 0-based integrate_on codes (nullptr: one group)
 };
 
 struct NamedArray {
@@ -122,7 +122,7 @@ struct EpochStats {
   double kl_weight = 0;
   double train_loss = 0, train_reconstruction = 0, train_kl = 0, train_integration = 0;
   double train_consistency = 0;  // mean posterior_consistency per cell (unweighted)
-  double train_mil = 0;  // end-to-end MultiMIL: mean MIL loss per step
+  double train_mil = 0;          // end-to-end MultiMIL: mean MIL loss per step
   double validation_loss = 0, validation_reconstruction = 0;
   bool has_validation = false;
   bool improved = false;
@@ -194,8 +194,8 @@ using AuxiliaryHeadFactory = std::function<std::unique_ptr<AuxiliaryHead>(const 
 // VAE loss, so both learn together.
 class Trainer {
  public:
-  Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
-          const std::string& device, const std::vector<NamedArray>* reference = nullptr,
+  Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data, const std::string& device,
+          const std::vector<NamedArray>* reference = nullptr,
           const AuxiliaryHeadFactory& head = AuxiliaryHeadFactory());
   ~Trainer();
   Trainer(const Trainer&) = delete;
@@ -207,13 +207,13 @@ class Trainer {
   // (same modalities, features and covariate levels; split into train/validation cells
   // like the first); weights and optimiser state carry over, the previous chunk is freed.
   void set_data(const DataInput& data);
-  bool finished() const;           // early stopping triggered or max_epochs reached
-  void restore_best();             // best validation weights (or the last finite ones)
+  bool finished() const;  // early stopping triggered or max_epochs reached
+  void restore_best();    // best validation weights (or the last finite ones)
   std::vector<NamedArray> weights() const;
   std::vector<NamedArray> mil_weights() const;  // the head's weights; empty without one
-  std::vector<int> validation_cells() const;  // 0-based
-  int64_t n_trainable() const;                // parameters the optimiser updates
-  bool data_on_device() const;  // batches gathered on the device (TrainConfig::data_placement)
+  std::vector<int> validation_cells() const;    // 0-based
+  int64_t n_trainable() const;                  // parameters the optimiser updates
+  bool data_on_device() const;                  // batches gathered on the device (TrainConfig::data_placement)
 
  private:
   struct Impl;
@@ -221,17 +221,16 @@ class Trainer {
 };
 
 // Posterior (joint) latent of every cell with a trained model, in eval mode.
-LatentResult encode_latent(const ModelConfig& model, const std::vector<NamedArray>& weights,
-                           const DataInput& data, const std::string& device,
-                           int64_t chunk_size = 2048);
+LatentResult encode_latent(const ModelConfig& model, const std::vector<NamedArray>& weights, const DataInput& data,
+                           const std::string& device, int64_t chunk_size = 2048);
 
 // Expected values of one modality decoded from each cell's joint posterior, with the cell's
 // own covariates, on the likelihood's scale: nb/zinb the mean count for the given library
 // size (zinb times the probability of no dropout), mse the predicted value, bernoulli the
 // probability. With n_samples > 0, also the `probs` quantiles over that many posterior draws.
 struct ImputeRequest {
-  size_t target = 0;                  // modality index
-  const double* library = nullptr;    // n_cells library sizes (count likelihoods)
+  size_t target = 0;                // modality index
+  const double* library = nullptr;  // n_cells library sizes (count likelihoods)
   int n_samples = 0;
   std::vector<double> probs = {0.025, 0.975};
   uint64_t seed = 0;
@@ -251,18 +250,16 @@ struct ImputeResult {
   std::vector<std::vector<float>> quantiles;  // one row-major matrix per prob
 };
 
-ImputeResult impute_modality(const ModelConfig& model, const std::vector<NamedArray>& weights,
-                             const DataInput& data, const std::string& device, const ImputeRequest& request);
+ImputeResult impute_modality(const ModelConfig& model, const std::vector<NamedArray>& weights, const DataInput& data,
+                             const std::string& device, const ImputeRequest& request);
 
 // Decodes latent points directly (latent traversals for interpretation): `z` is row-major
 // n_points x latent_dim; one code array per categorical covariate and one value array per
 // continuous covariate give each point's covariates. Expected values as in imputation;
 // count modalities are returned as proportions (library size 1).
 ImputeResult decode_latent(const ModelConfig& model, const std::vector<NamedArray>& weights,
-                           const std::vector<float>& z, int64_t n_points,
-                           const std::vector<const int*>& categorical,
-                           const std::vector<const double*>& continuous, size_t target,
-                           const std::string& device);
+                           const std::vector<float>& z, int64_t n_points, const std::vector<const int*>& categorical,
+                           const std::vector<const double*>& continuous, size_t target, const std::string& device);
 
 // Names and shapes of all parameters of a configuration (for validation of loaded files).
 std::vector<NamedArray> parameter_layout(const ModelConfig& model);

@@ -42,8 +42,8 @@ struct MilTrainConfig {
   double lr = 5e-4;
   double weight_decay = 1e-3;
   double adam_eps = 1e-8;
-  int64_t bag_size = 128;      // cells per training bag (samples larger than this are split)
-  int64_t bags_per_step = 2;   // bags per optimiser step (the reference's 256 / 128)
+  int64_t bag_size = 128;             // cells per training bag (samples larger than this are split)
+  int64_t bags_per_step = 2;          // bags per optimiser step (the reference's 256 / 128)
   std::vector<double> class_weights;  // per class; empty = all 1
   bool early_stopping = true;
   int patience = 50;
@@ -58,15 +58,15 @@ struct MilData {
   const double* embedding = nullptr;  // column-major n_cells x input_dim (R's matrix)
   const int* sample = nullptr;        // n_cells 0-based sample codes
   int64_t n_samples = 0;
-  const double* target = nullptr;     // n_samples (nullptr at prediction)
+  const double* target = nullptr;  // n_samples (nullptr at prediction)
 };
 
 // End-to-end training (the Trainer's optional MIL head): the MIL network reads the VAE's
 // latent space (input_dim = latent_dim); `coef` weighs its loss against the VAE's.
 struct MilSetup {
   MilConfig model;
-  MilTrainConfig train;  // bag_size, bags_per_step, class_weights; lr etc. as the VAE's
-  const int* sample = nullptr;     // n_cells 0-based sample codes
+  MilTrainConfig train;         // bag_size, bags_per_step, class_weights; lr etc. as the VAE's
+  const int* sample = nullptr;  // n_cells 0-based sample codes
   int64_t n_samples = 0;
   const double* target = nullptr;  // n_samples
   std::vector<int> train_samples, validation_samples;
@@ -92,9 +92,8 @@ struct MilEpochStats {
 class MilTrainer {
  public:
   // `train_samples` and `validation_samples` are 0-based sample codes of `data`.
-  MilTrainer(const MilConfig& model, const MilTrainConfig& train, const MilData& data,
-             std::vector<int> train_samples, std::vector<int> validation_samples,
-             const std::string& device);
+  MilTrainer(const MilConfig& model, const MilTrainConfig& train, const MilData& data, std::vector<int> train_samples,
+             std::vector<int> validation_samples, const std::string& device);
   ~MilTrainer();
   MilTrainer(const MilTrainer&) = delete;
   MilTrainer& operator=(const MilTrainer&) = delete;

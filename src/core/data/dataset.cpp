@@ -10,8 +10,7 @@
 
 namespace multigrade {
 
-CellData::Modality CellData::copy_modality(const ModalitySpec& spec, const ModalityInput& in,
-                                           int64_t n_cells) {
+CellData::Modality CellData::copy_modality(const ModalitySpec& spec, const ModalityInput& in, int64_t n_cells) {
   Modality m;
   m.likelihood = spec.likelihood;
   m.log_input = spec.log_input;
@@ -172,12 +171,10 @@ Batch CellData::batch(const std::vector<int64_t>& cells, const at::Device& devic
     const bool sparse_rows = device.is_cpu() && m.likelihood == Likelihood::nb;
     b.sparse.push_back(sparse_rows ? gather_rows(m, cells) : SparseRows());
     b.x.push_back(sparse_rows ? at::Tensor() : on_device(densify(m, cells), device));
-    b.log_library.push_back(m.log_library.defined()
-                                ? on_device(m.log_library.index_select(0, index), device)
-                                : at::Tensor());
-    b.lgamma_const.push_back(m.lgamma_const.defined()
-                                 ? on_device(m.lgamma_const.index_select(0, index), device)
-                                 : at::Tensor());
+    b.log_library.push_back(m.log_library.defined() ? on_device(m.log_library.index_select(0, index), device)
+                                                    : at::Tensor());
+    b.lgamma_const.push_back(m.lgamma_const.defined() ? on_device(m.lgamma_const.index_select(0, index), device)
+                                                      : at::Tensor());
   }
   b.present = on_device(present_.index_select(0, index), device);
   if (categorical_.defined()) {

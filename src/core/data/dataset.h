@@ -61,7 +61,7 @@ class CellData {
 
   int64_t n_cells_ = 0;
   std::vector<Modality> modalities_;
-  at::Tensor present_;      // n_cells x M
+  at::Tensor present_;  // n_cells x M
   int64_t n_categorical_ = 0;
   at::Tensor categorical_;  // n_cells x n_cat int64 (undefined if none)
   at::Tensor continuous_;   // n_cells x n_cont

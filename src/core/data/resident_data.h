@@ -15,9 +15,9 @@ namespace multigrade {
 // One epoch's minibatch order on the device: the cells of all batches concatenated (one
 // upload per epoch), with what the host knows of each batch.
 struct ResidentOrder {
-  at::Tensor cells;                          // all batches' cells, int64, on the device
-  std::vector<int64_t> offset, size;         // per batch
-  std::vector<std::vector<int64_t>> nnz;     // per batch, per modality (0 for dense ones)
+  at::Tensor cells;                       // all batches' cells, int64, on the device
+  std::vector<int64_t> offset, size;      // per batch
+  std::vector<std::vector<int64_t>> nnz;  // per batch, per modality (0 for dense ones)
 };
 
 class ResidentData {

@@ -21,8 +21,8 @@ CellSplit split_cells(int64_t n_cells, double train_size, std::mt19937_64& rng) 
   return split;
 }
 
-std::vector<std::vector<int64_t>> sequential_batches(std::vector<int64_t> cells, int64_t batch_size,
-                                                     bool shuffle, std::mt19937_64& rng) {
+std::vector<std::vector<int64_t>> sequential_batches(std::vector<int64_t> cells, int64_t batch_size, bool shuffle,
+                                                     std::mt19937_64& rng) {
   if (shuffle) std::shuffle(cells.begin(), cells.end(), rng);
   std::vector<std::vector<int64_t>> batches;
   for (size_t start = 0; start < cells.size(); start += static_cast<size_t>(batch_size)) {
@@ -39,8 +39,8 @@ std::vector<std::vector<int64_t>> sequential_batches(std::vector<int64_t> cells,
 }
 
 std::vector<std::vector<int64_t>> stratified_batches(const std::vector<int64_t>& cells,
-                                                     const std::vector<int64_t>& group_of_cell,
-                                                     int64_t batch_size, std::mt19937_64& rng) {
+                                                     const std::vector<int64_t>& group_of_cell, int64_t batch_size,
+                                                     std::mt19937_64& rng) {
   const int64_t chunk = std::max<int64_t>(batch_size / 2, 1);
   std::map<int64_t, std::vector<int64_t>> by_group;
   for (int64_t c : cells) by_group[group_of_cell[c]].push_back(c);

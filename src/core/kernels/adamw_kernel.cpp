@@ -15,8 +15,10 @@ namespace {
 using simd::f8;
 
 // no-math-errno: sqrt of the (non-negative) second moment may then use vector sqrt.
-MULTIGRADE_TARGET_CLONES __attribute__((optimize("no-math-errno")))
-void adamw_range(float* p, float* g, float* m, float* v, int64_t begin, int64_t end, const AdamWCoefficients& c) {
+MULTIGRADE_TARGET_CLONES __attribute__((optimize("no-math-errno"))) void adamw_range(float* p, float* g, float* m,
+                                                                                     float* v, int64_t begin,
+                                                                                     int64_t end,
+                                                                                     const AdamWCoefficients& c) {
   int64_t i = begin;
   for (; i + simd::kLanes <= end; i += simd::kLanes) {
     const f8 grad = simd::load(g + i);
@@ -44,9 +46,8 @@ void adamw_range(float* p, float* g, float* m, float* v, int64_t begin, int64_t 
 void adamw_step_cpu(float* params, float* grads, float* exp_avg, float* exp_avg_sq, int64_t n,
                     const AdamWCoefficients& c) {
   RECORD_FUNCTION("multigrade::adamw_step_cpu", std::vector<c10::IValue>());  // named in profiler traces
-  at::parallel_for(0, n, 1 << 16, [&](int64_t begin, int64_t end) {
-    adamw_range(params, grads, exp_avg, exp_avg_sq, begin, end, c);
-  });
+  at::parallel_for(0, n, 1 << 16,
+                   [&](int64_t begin, int64_t end) { adamw_range(params, grads, exp_avg, exp_avg_sq, begin, end, c); });
 }
 
 }  // namespace multigrade

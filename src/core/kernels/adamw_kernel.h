@@ -7,9 +7,9 @@
 namespace multigrade {
 
 struct AdamWCoefficients {
-  float decay;         // 1 - lr * weight_decay
+  float decay;  // 1 - lr * weight_decay
   float beta1, beta2;
-  float step_size;     // lr / (1 - beta1^t)
+  float step_size;       // lr / (1 - beta1^t)
   float inv_sqrt_bias2;  // 1 / sqrt(1 - beta2^t)
   float eps;
 };

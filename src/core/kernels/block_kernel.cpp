@@ -83,7 +83,9 @@ void backward_row(int64_t n, float slope, const float* grad_y, const float* mask
   }
 }
 
-const float* mask_row(const BlockKernelArgs& a, int64_t r) { return a.mask != nullptr ? a.mask + r * a.width : nullptr; }
+const float* mask_row(const BlockKernelArgs& a, int64_t r) {
+  return a.mask != nullptr ? a.mask + r * a.width : nullptr;
+}
 
 // Rows per task: ATen's grain of 32768 elements (TensorIterator.h), so a 256 x 128 batch runs
 // on the calling thread (waking the pool costs more than the work).

@@ -87,8 +87,8 @@ class FusedBlockActivation : public torch::autograd::Function<FusedBlockActivati
 // weight's gradient accumulation.
 class FusedLinearBlock : public torch::autograd::Function<FusedLinearBlock> {
  public:
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight,
-                            const at::Tensor& bias, double slope, double p) {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                            double slope, double p) {
     const at::Tensor input = x.contiguous();
     const ActivationForward f = block_activation_forward(at::mm(input, weight.t()), bias.contiguous(), slope, p);
     ctx->save_for_backward({f.xhat, f.rstd, f.mask, input, weight});
@@ -116,8 +116,7 @@ at::Tensor block_activation(const at::Tensor& x, double slope, double p) {
   return FusedBlockActivation::apply(x, slope, p);
 }
 
-at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope,
-                        double p) {
+at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope, double p) {
   return FusedLinearBlock::apply(x, weight, bias, slope, p);
 }
 

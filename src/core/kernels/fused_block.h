@@ -18,8 +18,7 @@ at::Tensor dropout(const at::Tensor& x, double p);
 at::Tensor block_activation(const at::Tensor& x, double slope, double p);
 
 // block_activation(x weight^T + bias) as one node.
-at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope,
-                        double p);
+at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope, double p);
 
 }  // namespace fused
 }  // namespace multigrade

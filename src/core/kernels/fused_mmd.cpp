@@ -18,8 +18,8 @@ class FusedMultiScaleRbf : public torch::autograd::Function<FusedMultiScaleRbf> 
     at::Tensor kernel = at::empty_like(d);
     at::Tensor derivative;
     if (dist.requires_grad()) derivative = at::empty_like(d);
-    multi_scale_rbf_cpu(d.data_ptr<float>(), d.numel(), g.data(), static_cast<int>(g.size()),
-                        kernel.data_ptr<float>(), derivative.defined() ? derivative.data_ptr<float>() : nullptr);
+    multi_scale_rbf_cpu(d.data_ptr<float>(), d.numel(), g.data(), static_cast<int>(g.size()), kernel.data_ptr<float>(),
+                        derivative.defined() ? derivative.data_ptr<float>() : nullptr);
     if (derivative.defined()) ctx->save_for_backward({derivative});
     return kernel;
   }
@@ -38,9 +38,9 @@ class FusedGroupMmd : public torch::autograd::Function<FusedGroupMmd> {
     const std::vector<float> g(gammas.begin(), gammas.end());
     at::Tensor grad_z;
     if (z.requires_grad()) grad_z = at::empty_like(zc);
-    const double loss = group_mmd_cpu(zc.data_ptr<float>(), zc.size(0), zc.size(1), codes.data_ptr<int64_t>(), n_groups,
-                                      g.data(), static_cast<int>(g.size()),
-                                      grad_z.defined() ? grad_z.data_ptr<float>() : nullptr);
+    const double loss =
+        group_mmd_cpu(zc.data_ptr<float>(), zc.size(0), zc.size(1), codes.data_ptr<int64_t>(), n_groups, g.data(),
+                      static_cast<int>(g.size()), grad_z.defined() ? grad_z.data_ptr<float>() : nullptr);
     if (grad_z.defined()) ctx->save_for_backward({grad_z});
     return at::scalar_tensor(loss, zc.options());
   }

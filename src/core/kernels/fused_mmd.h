@@ -19,8 +19,7 @@ at::Tensor membership_codes(const at::Tensor& membership);
 
 // The group-pair MMD of model/divergences.h from membership codes, as one node whose kernel
 // sums over cell pairs without a kernel matrix (differentiable in z).
-at::Tensor group_mmd(const at::Tensor& z, const at::Tensor& codes, int64_t n_groups,
-                     const std::vector<double>& gammas);
+at::Tensor group_mmd(const at::Tensor& z, const at::Tensor& codes, int64_t n_groups, const std::vector<double>& gammas);
 
 }  // namespace fused
 }  // namespace multigrade

@@ -24,8 +24,7 @@ struct NbKernelCall {
   NbKernelArgs args;
 
   NbKernelCall(const at::Tensor& logits, const at::Tensor& log_theta_table, const SparseRows& rows,
-               const at::Tensor& log_library, const at::Tensor& group, const at::Tensor& lgamma_const,
-               bool need_grads)
+               const at::Tensor& log_library, const at::Tensor& group, const at::Tensor& lgamma_const, bool need_grads)
       : log_theta(log_theta_table.contiguous()),
         theta(log_theta.exp()),
         lib(log_library.contiguous()),
@@ -140,8 +139,8 @@ class FusedNbHead : public torch::autograd::Function<FusedNbHead> {
     at::Tensor grad_hidden, grad_weight;
     if (ctx->needs_input_grad(0)) grad_hidden = at::mm(grad_logits, weight).mul_(u);
     if (ctx->needs_input_grad(1)) grad_weight = weight_grad_product(ctx, grad_logits.t(), h * u);
-    return {grad_hidden, grad_weight, saved[5] * c, saved[4] * c, at::Tensor(), at::Tensor(), at::Tensor(),
-            at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grad_hidden,  grad_weight,  saved[5] * c, saved[4] * c, at::Tensor(),
+            at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 
  private:
@@ -161,7 +160,8 @@ class FusedNbHead : public torch::autograd::Function<FusedNbHead> {
       const double expected = c * w[b];
       TORCH_CHECK(std::fabs(u[b] - expected) <= 1e-5 * std::fabs(expected) + 1e-30,
                   "nb_head_loss with row_weights: the loss must be used only through a constant times "
-                  "sum(row_weights * loss); cell ", b, " has upstream gradient ", u[b], ", expected ", expected);
+                  "sum(row_weights * loss); cell ",
+                  b, " has upstream gradient ", u[b], ", expected ", expected);
     }
     return c;
   }

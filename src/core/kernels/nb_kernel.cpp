@@ -170,19 +170,19 @@ struct ZeroCountTerms {
 MULTIGRADE_SIMD ZeroCountTerms zero_count_terms(f8 p, f8 th, f8 lib_inv_th) {
   ZeroCountTerms t;
   t.p = p;
-  const f8 ratio = p * lib_inv_th;    // mu / theta
+  const f8 ratio = p * lib_inv_th;  // mu / theta
   const f8 u = ratio + 1.0f;
-  t.inv = 1.0f / u;                   // theta / (theta + mu)
+  t.inv = 1.0f / u;                                     // theta / (theta + mu)
   t.l1p = simd::log(u) + (ratio - (u - 1.0f)) * t.inv;  // log(theta + mu) - log theta
   t.logp = -th * t.l1p;
-  t.mu_inv = th * ratio * t.inv;      // mu theta / (theta + mu)
+  t.mu_inv = th * ratio * t.inv;  // mu theta / (theta + mu)
   return t;
 }
 
 MULTIGRADE_SIMD void store_zero_count_grads(const ZeroCountTerms& t, f8 th, float* gl, float* glt, Scratch& s,
-                                              int64_t j, int rest) {
+                                            int64_t j, int rest) {
   const f8 mu_inv = t.mu_inv;
-  const f8 glt0 = th * t.l1p - mu_inv;  // d(-log p)/d log theta at x = 0
+  const f8 glt0 = th * t.l1p - mu_inv;      // d(-log p)/d log theta at x = 0
   simd::store_lanes(gl + j, mu_inv, rest);  // -r at x = 0
   simd::store_lanes(glt + j, glt0, rest);
   simd::store_lanes(s.p.data() + j, t.p, rest);

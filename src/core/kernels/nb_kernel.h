@@ -23,15 +23,15 @@ struct NbKernelArgs {
   const int64_t* group = nullptr;       // n_rows group codes (nullptr: group 0 for all)
   // Outputs. nll is always written; the gradients (of each row's nll, i.e. for a unit upstream
   // gradient) only when both pointers are set.
-  float* nll = nullptr;                  // n_rows
-  float* grad_logits = nullptr;          // n_rows x n_features
-  float* grad_log_theta = nullptr;       // n_rows x n_features (reduced per group by the caller)
+  float* nll = nullptr;             // n_rows
+  float* grad_logits = nullptr;     // n_rows x n_features
+  float* grad_log_theta = nullptr;  // n_rows x n_features (reduced per group by the caller)
   // Weighted mode, with grad_logits set and grad_log_theta null: for an upstream gradient that
   // will be proportional to row_weights, the kernel itself reduces what the backward needs
   // besides grad_logits: sum_r w_r d nll_r / d log_theta by group into weighted_grad_table
   // (n_table_rows x n_features) and sum_r w_r d nll_r / d logits into weighted_grad_logits
   // (n_features), both overwritten. No n_rows x n_features dispersion gradient is written.
-  const float* row_weights = nullptr;    // n_rows
+  const float* row_weights = nullptr;  // n_rows
   int64_t n_table_rows = 1;
   float* weighted_grad_table = nullptr;
   float* weighted_grad_logits = nullptr;

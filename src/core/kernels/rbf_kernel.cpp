@@ -29,8 +29,8 @@ MULTIGRADE_SIMD void rbf_lanes(f8 d, const float* gammas, int n_gammas, f8* k, f
 }
 
 MULTIGRADE_TARGET_CLONES
-void rbf_range(const float* dist, int64_t begin, int64_t end, const float* gammas, int n_gammas,
-               float* kernel, float* derivative) {
+void rbf_range(const float* dist, int64_t begin, int64_t end, const float* gammas, int n_gammas, float* kernel,
+               float* derivative) {
   const float inv_n = 1.0f / static_cast<float>(n_gammas);
   f8 k, dk;
   int64_t i = begin;
@@ -60,7 +60,8 @@ std::vector<float> pair_weights(const int64_t* group, int64_t n, int64_t n_group
     if (count[g] <= 1.5) continue;
     for (int64_t h = 0; h < n_groups; ++h) {
       if (count[h] <= 1.5) continue;
-      c[g * n_groups + h] = static_cast<float>(g == h ? (n_valid - 1) / (count[g] * count[g]) : -1.0 / (count[g] * count[h]));
+      c[g * n_groups + h] =
+          static_cast<float>(g == h ? (n_valid - 1) / (count[g] * count[g]) : -1.0 / (count[g] * count[h]));
     }
   }
   return c;
@@ -108,16 +109,16 @@ double group_mmd_row(const float* zt, int64_t n, int64_t d, int64_t i, const flo
 
 }  // namespace
 
-void multi_scale_rbf_cpu(const float* dist, int64_t n, const float* gammas, int n_gammas,
-                         float* kernel, float* derivative) {
+void multi_scale_rbf_cpu(const float* dist, int64_t n, const float* gammas, int n_gammas, float* kernel,
+                         float* derivative) {
   RECORD_FUNCTION("multigrade::multi_scale_rbf_cpu", std::vector<c10::IValue>());  // named in profiler traces
   at::parallel_for(0, n, 4096, [&](int64_t begin, int64_t end) {
     rbf_range(dist, begin, end, gammas, n_gammas, kernel, derivative);
   });
 }
 
-double group_mmd_cpu(const float* z, int64_t n, int64_t d, const int64_t* group, int64_t n_groups,
-                     const float* gammas, int n_gammas, float* grad_z) {
+double group_mmd_cpu(const float* z, int64_t n, int64_t d, const int64_t* group, int64_t n_groups, const float* gammas,
+                     int n_gammas, float* grad_z) {
   RECORD_FUNCTION("multigrade::group_mmd_cpu", std::vector<c10::IValue>());
   const std::vector<float> c = pair_weights(group, n, n_groups);
   // Cells of no group take no part: work on the others, transposed for lane-wise distances.
@@ -146,8 +147,8 @@ double group_mmd_cpu(const float* z, int64_t n, int64_t d, const int64_t* group,
       own = buffer.data();
     }
     auto row = [&](int64_t i) {
-      row_loss[i] = weight[i * m + i] + group_mmd_row(zt.data(), m, d, i, weight.data() + i * m, gammas, n_gammas,
-                                                      grad_lanes.data(), own);
+      row_loss[i] = weight[i * m + i] +
+                    group_mmd_row(zt.data(), m, d, i, weight.data() + i * m, gammas, n_gammas, grad_lanes.data(), own);
     };
     for (int64_t t = begin; t < end; ++t) {
       row(t);

@@ -38,8 +38,8 @@ CellSplit JointMil::cell_split() const {
 }
 
 std::vector<std::vector<int64_t>> JointMil::start_epoch(std::mt19937_64& rng) {
-  epoch_bags_ = step_batches(training_bags(cells_of_sample_, train_samples_, bag_size_, rng), bags_per_step_,
-                             targets_, device_);
+  epoch_bags_ =
+      step_batches(training_bags(cells_of_sample_, train_samples_, bag_size_, rng), bags_per_step_, targets_, device_);
   std::vector<std::vector<int64_t>> cells;
   cells.reserve(epoch_bags_.size());
   for (const auto& b : epoch_bags_) cells.push_back(b.cell_index);

@@ -53,7 +53,8 @@ std::vector<Bag> whole_sample_bags(const std::vector<std::vector<int64_t>>& cell
                                    const std::vector<int>& samples) {
   std::vector<Bag> bags;
   for (int s : samples)
-    if (!cells_of_sample.at(static_cast<size_t>(s)).empty()) bags.push_back({s, cells_of_sample[static_cast<size_t>(s)]});
+    if (!cells_of_sample.at(static_cast<size_t>(s)).empty())
+      bags.push_back({s, cells_of_sample[static_cast<size_t>(s)]});
   return bags;
 }
 

@@ -4,10 +4,10 @@
 
 #include <cmath>
 
-#include "platform/device_copy.h"
-#include "mil_api.h"
 #include "mil/mil_bags.h"
 #include "mil/mil_network.h"
+#include "mil_api.h"
+#include "platform/device_copy.h"
 
 namespace multigrade {
 

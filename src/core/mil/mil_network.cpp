@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 
-
 #include "model/blocks.h"
 
 namespace multigrade {
@@ -92,7 +91,8 @@ at::Tensor MilNet::loss(const at::Tensor& output, const at::Tensor& target) cons
   switch (config_.task) {
     case MilTask::classification:
       return -at::log_softmax(output, 1).gather(1, target.to(at::kLong).unsqueeze(1)).squeeze(1);
-    case MilTask::regression: return (output.squeeze(1) - target).pow(2);
+    case MilTask::regression:
+      return (output.squeeze(1) - target).pow(2);
     case MilTask::ordinal: {
       // Cumulative logits (proportional odds): P(y > k) = sigmoid(score - b_k), one binary
       // cross-entropy per threshold, instead of the reference's MSE on the level code.
@@ -107,8 +107,10 @@ at::Tensor MilNet::loss(const at::Tensor& output, const at::Tensor& target) cons
 
 at::Tensor MilNet::predict(const at::Tensor& output) const {
   switch (config_.task) {
-    case MilTask::classification: return at::softmax(output, 1);
-    case MilTask::regression: return output;
+    case MilTask::classification:
+      return at::softmax(output, 1);
+    case MilTask::regression:
+      return output;
     case MilTask::ordinal: {
       const at::Tensor above = at::sigmoid(output - ordinal_thresholds().unsqueeze(0));
       const at::Tensor ones = at::ones({output.size(0), 1}, output.options());

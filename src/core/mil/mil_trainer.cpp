@@ -8,9 +8,9 @@
 #include <limits>
 #include <stdexcept>
 
-#include "mil_api.h"
 #include "mil/mil_batch.h"
 #include "mil/mil_network.h"
+#include "mil_api.h"
 #include "train/optimizer.h"
 
 namespace multigrade {
@@ -92,9 +92,8 @@ struct MilTrainer::Impl {
     stats.epoch = epoch + 1;
     at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
     int64_t n_steps = 0;
-    for (const BagBatch& b :
-         step_batches(training_bags(cells_of_sample, train_samples, config.bag_size, rng), config.bags_per_step,
-                      targets, device)) {
+    for (const BagBatch& b : step_batches(training_bags(cells_of_sample, train_samples, config.bag_size, rng),
+                                          config.bags_per_step, targets, device)) {
       const at::Tensor loss = weighted_bag_loss(net, forward(b, /*train=*/true).output, b);
       loss.backward();
       optimizer->step();
@@ -150,8 +149,7 @@ struct MilTrainer::Impl {
 };
 
 MilTrainer::MilTrainer(const MilConfig& model, const MilTrainConfig& train, const MilData& data,
-                       std::vector<int> train_samples, std::vector<int> validation_samples,
-                       const std::string& device)
+                       std::vector<int> train_samples, std::vector<int> validation_samples, const std::string& device)
     : impl_(std::make_unique<Impl>(model, train, data, std::move(train_samples), std::move(validation_samples),
                                    device)) {}
 

@@ -23,8 +23,7 @@ at::Tensor block_activation(const at::Tensor& x, double slope, double p) {
   return dropout(h, p);
 }
 
-at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope,
-                        double p) {
+at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope, double p) {
   if (fused_block_applies(x)) return fused::linear_block(x, weight, bias, slope, p);
   return block_activation(at::linear(x, weight, bias), slope, p);
 }

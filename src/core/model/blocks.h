@@ -14,7 +14,6 @@ at::Tensor dropout(const at::Tensor& x, double p);
 at::Tensor block_activation(const at::Tensor& x, double slope, double p);
 
 // A whole FC block: block_activation(x weight^T + bias).
-at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope,
-                        double p);
+at::Tensor linear_block(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias, double slope, double p);
 
 }  // namespace multigrade

@@ -16,7 +16,7 @@ at::Tensor multi_scale_rbf(const at::Tensor& dist, const std::vector<double>& ga
 }
 
 const std::vector<double>& kernel_gammas() {
-  static const std::vector<double> gammas = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1,  5,   10, 15,
+  static const std::vector<double> gammas = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1,   5,   10, 15,
                                              20,   25,   30,   35,   100,  1e3,  1e4, 1e5, 1e6};
   return gammas;
 }
@@ -39,10 +39,10 @@ at::Tensor mmd_from_kernel_matrix(const at::Tensor& z, const at::Tensor& members
   const at::Tensor kernel = multi_scale_rbf(dist, kernel_gammas());
 
   const at::Tensor block_sums = at::mm(membership.t(), at::mm(kernel, membership));  // G x G
-  const at::Tensor counts = membership.sum(0);                                     // G
+  const at::Tensor counts = membership.sum(0);                                       // G
   const at::Tensor safe = at::clamp_min(counts, 1.0);
-  const at::Tensor within = block_sums.diagonal() / safe.pow(2);                   // G
-  const at::Tensor between = block_sums / at::outer(safe, safe);                   // G x G
+  const at::Tensor within = block_sums.diagonal() / safe.pow(2);  // G
+  const at::Tensor between = block_sums / at::outer(safe, safe);  // G x G
   const at::Tensor pair_mmd = within.unsqueeze(1) + within.unsqueeze(0) - 2.0 * between;
   const at::Tensor valid = (counts > 1.5).to(z.scalar_type());
   const at::Tensor upper = at::triu(at::ones_like(pair_mmd), /*diagonal=*/1);

@@ -37,8 +37,8 @@ std::vector<double> zinb_log_prob(const std::vector<double>& x, const std::vecto
                                   const std::vector<double>& theta, const std::vector<double>& zi_logits) {
   const auto n = static_cast<int64_t>(x.size());
   const at::Tensor tx = as_tensor(x, {n});
-  const at::Tensor lp = zinb_log_prob_unnormalised(tx, as_tensor(mu, {n}).log(), as_tensor(theta, {n}).log(),
-                                                   as_tensor(zi_logits, {n}));
+  const at::Tensor lp =
+      zinb_log_prob_unnormalised(tx, as_tensor(mu, {n}).log(), as_tensor(theta, {n}).log(), as_tensor(zi_logits, {n}));
   return as_vector(lp - at::lgamma(tx + 1.0));
 }
 
@@ -47,9 +47,9 @@ std::vector<double> nb_mixture_log_prob(const std::vector<double>& x, const std:
                                         const std::vector<double>& background_logits) {
   const auto n = static_cast<int64_t>(x.size());
   const at::Tensor tx = as_tensor(x, {n});
-  const at::Tensor lp = nb_mixture_log_prob_unnormalised(tx, as_tensor(mu_background, {n}).log(),
-                                                         as_tensor(mu_foreground, {n}).log(),
-                                                         as_tensor(theta, {n}).log(), as_tensor(background_logits, {n}));
+  const at::Tensor lp =
+      nb_mixture_log_prob_unnormalised(tx, as_tensor(mu_background, {n}).log(), as_tensor(mu_foreground, {n}).log(),
+                                       as_tensor(theta, {n}).log(), as_tensor(background_logits, {n}));
   return as_vector(lp - at::lgamma(tx + 1.0));
 }
 
@@ -72,36 +72,31 @@ std::pair<std::vector<at::Tensor>, std::vector<at::Tensor>> split_experts(const 
 
 }  // namespace
 
-std::vector<std::vector<double>> joint_posterior(const std::vector<double>& mu,
-                                                 const std::vector<double>& logvar,
+std::vector<std::vector<double>> joint_posterior(const std::vector<double>& mu, const std::vector<double>& logvar,
                                                  const std::vector<double>& present, int64_t n_cells,
-                                                 int64_t n_modalities, int64_t n_dims,
-                                                 const std::string& mixing, bool prior_expert) {
+                                                 int64_t n_modalities, int64_t n_dims, const std::string& mixing,
+                                                 bool prior_expert) {
   const auto experts = split_experts(mu, logvar, n_cells, n_modalities, n_dims);
-  const Gaussian g = multigrade::joint_posterior(experts.first, experts.second,
-                                                 as_tensor(present, {n_cells, n_modalities}), parse_mixing(mixing),
-                                                 prior_expert);
+  const Gaussian g = multigrade::joint_posterior(
+      experts.first, experts.second, as_tensor(present, {n_cells, n_modalities}), parse_mixing(mixing), prior_expert);
   return {as_vector(g.mu), as_vector(g.logvar)};
 }
 
 std::vector<double> posterior_consistency(const std::vector<double>& mu, const std::vector<double>& logvar,
-                                          const std::vector<double>& present, int64_t n_cells,
-                                          int64_t n_modalities, int64_t n_dims, const std::string& mixing) {
+                                          const std::vector<double>& present, int64_t n_cells, int64_t n_modalities,
+                                          int64_t n_dims, const std::string& mixing) {
   const auto experts = split_experts(mu, logvar, n_cells, n_modalities, n_dims);
-  return as_vector(multigrade::posterior_consistency(experts.first, experts.second,
-                                                     as_tensor(present, {n_cells, n_modalities}),
-                                                     parse_mixing(mixing)));
+  return as_vector(multigrade::posterior_consistency(
+      experts.first, experts.second, as_tensor(present, {n_cells, n_modalities}), parse_mixing(mixing)));
 }
 
-double mmd(const std::vector<double>& z, int64_t n, int64_t d, const std::vector<int>& group,
-           int64_t n_groups) {
+double mmd(const std::vector<double>& z, int64_t n, int64_t d, const std::vector<int>& group, int64_t n_groups) {
   std::vector<int64_t> codes(group.begin(), group.end());
   const at::Tensor membership = at::one_hot(at::tensor(codes, at::kLong), n_groups).to(at::kDouble);
   return mmd_group_pairs(as_tensor(z, {n, d}), membership).item<double>();
 }
 
-std::vector<double> kl(const std::vector<double>& mu, const std::vector<double>& logvar, int64_t n,
-                       int64_t d) {
+std::vector<double> kl(const std::vector<double>& mu, const std::vector<double>& logvar, int64_t n, int64_t d) {
   return as_vector(kl_standard_normal(as_tensor(mu, {n, d}), as_tensor(logvar, {n, d})));
 }
 

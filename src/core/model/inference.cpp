@@ -49,12 +49,16 @@ at::Tensor expected_value(const MultigradeNet& net, size_t target, const at::Ten
     return at::exp(nb_mixture_log_rates(out.mean, out.foreground, library.log()).second) * foreground_weight;
   }
   switch (net.config().modalities[target].likelihood) {
-    case Likelihood::mse: return out.mean;
-    case Likelihood::bernoulli: return at::sigmoid(out.mean);
-    case Likelihood::nb: return at::softmax(out.mean, 1) * library.unsqueeze(1);
+    case Likelihood::mse:
+      return out.mean;
+    case Likelihood::bernoulli:
+      return at::sigmoid(out.mean);
+    case Likelihood::nb:
+      return at::softmax(out.mean, 1) * library.unsqueeze(1);
     case Likelihood::zinb:
       return at::softmax(out.mean, 1) * library.unsqueeze(1) * at::sigmoid(-out.zi_logits);
-    case Likelihood::nbmixture: break;  // handled above
+    case Likelihood::nbmixture:
+      break;  // handled above
   }
   throw std::logic_error("unknown likelihood");
 }
@@ -84,8 +88,8 @@ at::Tensor sorted_quantile(const at::Tensor& sorted, double prob) {
 
 }  // namespace
 
-LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights,
-                           const DataInput& input, const std::string& device_name, int64_t chunk_size) {
+LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,
+                           const std::string& device_name, int64_t chunk_size) {
   const at::Device device(resolve_device(device_name));
   MultigradeNet net(config, device);
   net.params().import_arrays(weights);
@@ -108,8 +112,8 @@ LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArr
   return result;
 }
 
-ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedArray>& weights,
-                             const DataInput& input, const std::string& device_name, const ImputeRequest& request) {
+ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,
+                             const std::string& device_name, const ImputeRequest& request) {
   if (request.target >= config.modalities.size()) throw std::invalid_argument("unknown target modality");
   const ModalitySpec& spec = config.modalities[request.target];
   if (is_count_likelihood(spec.likelihood) && request.library == nullptr)
@@ -133,7 +137,8 @@ ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedA
 
   // Draws are held as samples x cells x features: bound that to ~32M floats per chunk.
   int64_t chunk = request.chunk_size;
-  if (sampling) chunk = std::max<int64_t>(1, std::min(chunk, (int64_t{1} << 25) / (request.n_samples * spec.n_features)));
+  if (sampling)
+    chunk = std::max<int64_t>(1, std::min(chunk, (int64_t{1} << 25) / (request.n_samples * spec.n_features)));
 
   at::NoGradGuard no_grad;
   const auto float_options = at::TensorOptions().dtype(at::kFloat).device(device);
@@ -165,8 +170,7 @@ ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedA
 }
 
 ImputeResult decode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights,
-                           const std::vector<float>& z, int64_t n_points,
-                           const std::vector<const int*>& categorical,
+                           const std::vector<float>& z, int64_t n_points, const std::vector<const int*>& categorical,
                            const std::vector<const double*>& continuous, size_t target,
                            const std::string& device_name) {
   if (target >= config.modalities.size()) throw std::invalid_argument("unknown target modality");
@@ -198,7 +202,8 @@ ImputeResult decode_latent(const ModelConfig& config, const std::vector<NamedArr
   }
   const auto float_options = at::TensorOptions().dtype(at::kFloat).device(device);
   const at::Tensor points = at::tensor(z, float_options).view({n_points, config.latent_dim});
-  const at::Tensor decoded = expected_value(net, target, points, net.covariates(batch), at::ones({n_points}, float_options));
+  const at::Tensor decoded =
+      expected_value(net, target, points, net.covariates(batch), at::ones({n_points}, float_options));
 
   ImputeResult result;
   result.n_cells = n_points;

@@ -15,8 +15,7 @@ constexpr double kMinLogvar = -15.0;
 constexpr double kMaxLogvar = 15.0;
 }  // namespace
 
-MultigradeNet::MultigradeNet(const ModelConfig& config, const at::Device& device)
-    : config_(config), device_(device) {
+MultigradeNet::MultigradeNet(const ModelConfig& config, const at::Device& device) : config_(config), device_(device) {
   const int64_t cov = covariate_width();
   for (const auto& m : config_.modalities) {
     const std::string enc = "encoder." + m.name;
@@ -29,8 +28,8 @@ MultigradeNet::MultigradeNet(const ModelConfig& config, const at::Device& device
 
     const std::string dec = "decoder." + m.name;
     Decoder d;
-    d.trunk = add_trunk(dec, config_.latent_dim + (config_.condition_decoders ? cov : 0),
-                        m.n_hidden_decoder, m.n_hidden_decoder, m.n_layers_decoder);
+    d.trunk = add_trunk(dec, config_.latent_dim + (config_.condition_decoders ? cov : 0), m.n_hidden_decoder,
+                        m.n_hidden_decoder, m.n_layers_decoder);
     d.mean = add_linear(dec + ".mean", m.n_hidden_decoder, m.n_features);
     d.has_zi = m.likelihood == Likelihood::zinb;
     if (d.has_zi) d.zi = add_linear(dec + ".zero_inflation", m.n_hidden_decoder, m.n_features);
@@ -41,8 +40,7 @@ MultigradeNet::MultigradeNet(const ModelConfig& config, const at::Device& device
       d.foreground = add_linear(dec + ".foreground", m.n_hidden_decoder, m.n_features);
     }
     d.has_theta = is_count_likelihood(m.likelihood);
-    if (d.has_theta)
-      d.log_theta = params_.add(dec + ".log_theta", {config_.n_groups, m.n_features}, Init::normal);
+    if (d.has_theta) d.log_theta = params_.add(dec + ".log_theta", {config_.n_groups, m.n_features}, Init::normal);
     decoders_.push_back(d);
   }
   for (size_t k = 0; k < config_.categorical_levels.size(); ++k)
@@ -59,8 +57,7 @@ MultigradeNet::MultigradeNet(const ModelConfig& config, const at::Device& device
 int64_t MultigradeNet::covariate_width() const {
   // One cond_dim-wide vector per categorical and per continuous covariate (the reference
   // sized the input this way but produced a single vector for all continuous ones).
-  return config_.cond_dim *
-         (static_cast<int64_t>(config_.categorical_levels.size()) + config_.n_continuous);
+  return config_.cond_dim * (static_cast<int64_t>(config_.categorical_levels.size()) + config_.n_continuous);
 }
 
 MultigradeNet::Linear MultigradeNet::add_linear(const std::string& name, int64_t in, int64_t out) {
@@ -70,8 +67,8 @@ MultigradeNet::Linear MultigradeNet::add_linear(const std::string& name, int64_t
   return l;
 }
 
-std::vector<MultigradeNet::Linear> MultigradeNet::add_trunk(const std::string& name, int64_t in,
-                                                            int64_t hidden, int64_t out, int n_layers) {
+std::vector<MultigradeNet::Linear> MultigradeNet::add_trunk(const std::string& name, int64_t in, int64_t hidden,
+                                                            int64_t out, int n_layers) {
   // scvi FCLayers widths: [in] + [hidden] * (n_layers - 1) + [out]; n_layers = 0 still builds one block.
   std::vector<int64_t> widths = {in};
   for (int k = 0; k + 1 < n_layers; ++k) widths.push_back(hidden);
@@ -118,7 +115,8 @@ std::vector<Gaussian> MultigradeNet::encode(const Batch& batch, const at::Tensor
     at::Tensor h;
     if (batch.sparse[m].defined()) {
       const Linear& first = encoders_[m].trunk.front();
-      h = activate(fused::sparse_affine(batch.sparse[m], params_[first.weight], params_[first.bias], encoder_cov), train);
+      h = activate(fused::sparse_affine(batch.sparse[m], params_[first.weight], params_[first.bias], encoder_cov),
+                   train);
       h = run_trunk(encoders_[m].trunk, h, train, 1);
     } else {
       at::Tensor input = config_.modalities[m].log_input ? at::log1p(batch.x[m]) : batch.x[m];
@@ -137,8 +135,7 @@ at::Tensor MultigradeNet::decoder_hidden(const Decoder& d, const at::Tensor& z, 
   return run_trunk(d.trunk, input, train);
 }
 
-DecoderOutput MultigradeNet::decode(size_t modality, const at::Tensor& z, const at::Tensor& cov,
-                                    bool train) const {
+DecoderOutput MultigradeNet::decode(size_t modality, const at::Tensor& z, const at::Tensor& cov, bool train) const {
   const Decoder& d = decoders_[modality];
   const at::Tensor h = decoder_hidden(d, z, cov, train);
   DecoderOutput out;
@@ -148,13 +145,14 @@ DecoderOutput MultigradeNet::decode(size_t modality, const at::Tensor& z, const 
   return out;
 }
 
-at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutput& out,
-                                              const Batch& batch) const {
+at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutput& out, const Batch& batch) const {
   const Decoder& d = decoders_[modality];
   const at::Tensor& x = batch.x[modality];
   switch (config_.modalities[modality].likelihood) {
-    case Likelihood::mse: return squared_error(x, out.mean);
-    case Likelihood::bernoulli: return bernoulli_nll(x, out.mean);
+    case Likelihood::mse:
+      return squared_error(x, out.mean);
+    case Likelihood::bernoulli:
+      return bernoulli_nll(x, out.mean);
     case Likelihood::nb:
     case Likelihood::zinb: {
       // One dispersion row per integrate_on group.
@@ -172,14 +170,14 @@ at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutp
   return at::Tensor();
 }
 
-at::Tensor MultigradeNet::decoder_loss(size_t modality, const at::Tensor& z, const at::Tensor& cov,
-                                       const Batch& batch, bool train, const at::Tensor& row_weights) const {
+at::Tensor MultigradeNet::decoder_loss(size_t modality, const at::Tensor& z, const at::Tensor& cov, const Batch& batch,
+                                       bool train, const at::Tensor& row_weights) const {
   if (config_.modalities[modality].likelihood != Likelihood::nb)
     return reconstruction_loss(modality, decode(modality, z, cov, train), batch);
   const Decoder& d = decoders_[modality];
   return nb_head_loss(batch.sparse[modality], batch.x[modality], decoder_hidden(d, z, cov, train),
-                      params_[d.mean.weight], params_[d.mean.bias], batch.log_library[modality],
-                      params_[d.log_theta], batch.group, batch.lgamma_const[modality], row_weights);
+                      params_[d.mean.weight], params_[d.mean.bias], batch.log_library[modality], params_[d.log_theta],
+                      batch.group, batch.lgamma_const[modality], row_weights);
 }
 
 }  // namespace multigrade

@@ -15,9 +15,9 @@
 namespace multigrade {
 
 struct DecoderOutput {
-  at::Tensor mean;       // logits (nb, zinb, bernoulli) or values (mse), B x d
-  at::Tensor zi_logits;  // zinb zero-inflation logits, nbmixture background logits, B x d
-  at::Tensor foreground; // nbmixture: foreground increment (pre-softplus), B x d
+  at::Tensor mean;        // logits (nb, zinb, bernoulli) or values (mse), B x d
+  at::Tensor zi_logits;   // zinb zero-inflation logits, nbmixture background logits, B x d
+  at::Tensor foreground;  // nbmixture: foreground increment (pre-softplus), B x d
 };
 
 class MultigradeNet {
@@ -37,8 +37,8 @@ class MultigradeNet {
   // decode() then reconstruction_loss(), except for nb, whose output layer and loss are one
   // fused node (nb_head_loss) that never materialises the biased logits. row_weights: see
   // nb_head_loss (the caller's promise about how the loss is used), or undefined.
-  at::Tensor decoder_loss(size_t modality, const at::Tensor& z, const at::Tensor& cov, const Batch& batch,
-                          bool train, const at::Tensor& row_weights = at::Tensor()) const;
+  at::Tensor decoder_loss(size_t modality, const at::Tensor& z, const at::Tensor& cov, const Batch& batch, bool train,
+                          const at::Tensor& row_weights = at::Tensor()) const;
 
  private:
   struct Linear {
@@ -58,8 +58,7 @@ class MultigradeNet {
   };
 
   Linear add_linear(const std::string& name, int64_t in, int64_t out);
-  std::vector<Linear> add_trunk(const std::string& name, int64_t in, int64_t hidden, int64_t out,
-                                int n_layers);
+  std::vector<Linear> add_trunk(const std::string& name, int64_t in, int64_t hidden, int64_t out, int n_layers);
   at::Tensor linear(const Linear& layer, const at::Tensor& x) const;
   double dropout_rate(bool train) const;
   // LayerNorm -> LeakyReLU -> Dropout after a block's linear map (the sparse first layer's).

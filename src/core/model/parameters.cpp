@@ -9,8 +9,7 @@
 
 namespace multigrade {
 
-size_t ParameterStore::add(const std::string& name, std::vector<int64_t> shape, Init init,
-                           int64_t fan_in) {
+size_t ParameterStore::add(const std::string& name, std::vector<int64_t> shape, Init init, int64_t fan_in) {
   if (flat_.defined()) throw std::logic_error("ParameterStore::add after finalize");
   int64_t numel = 1;
   for (int64_t s : shape) numel *= s;
@@ -29,10 +28,18 @@ void ParameterStore::finalize(const at::Device& device) {
     const double bound = e.fan_in > 0 ? 1.0 / std::sqrt(static_cast<double>(e.fan_in)) : 0.0;
     switch (e.init) {
       case Init::linear_weight:
-      case Init::linear_bias: view.uniform_(-bound, bound); break;
-      case Init::normal: view.normal_(0.0, 1.0); break;
-      case Init::zeros: view.zero_(); break;
-      case Init::ones: view.fill_(1.0); break;
+      case Init::linear_bias:
+        view.uniform_(-bound, bound);
+        break;
+      case Init::normal:
+        view.normal_(0.0, 1.0);
+        break;
+      case Init::zeros:
+        view.zero_();
+        break;
+      case Init::ones:
+        view.fill_(1.0);
+        break;
     }
     // A leaf parameter whose storage is the flat buffer; its gradient is a view of the
     // flat gradient, which autograd accumulates into in place.

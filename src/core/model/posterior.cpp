@@ -6,7 +6,7 @@ namespace multigrade {
 
 Gaussian joint_posterior(const std::vector<at::Tensor>& mu, const std::vector<at::Tensor>& logvar,
                          const at::Tensor& present, Mixing mixing, bool prior_expert) {
-  const at::Tensor mus = at::stack(mu, 1);         // B x M x D
+  const at::Tensor mus = at::stack(mu, 1);          // B x M x D
   const at::Tensor logvars = at::stack(logvar, 1);  // B x M x D
   const at::Tensor mask = present.unsqueeze(2);     // B x M x 1
   if (mixing == Mixing::product) {
@@ -30,7 +30,7 @@ at::Tensor posterior_consistency(const std::vector<at::Tensor>& mu, const std::v
                                  const at::Tensor& present, Mixing mixing) {
   const int64_t n = present.size(0);
   if (n < 2 || mu.size() < 2) return at::zeros({n}, present.options());
-  const at::Tensor mus = at::stack(mu, 1);      // B x M x D
+  const at::Tensor mus = at::stack(mu, 1);       // B x M x D
   const at::Tensor mask = present.unsqueeze(2);  // B x M x 1
   const at::Tensor weights = mixing == Mixing::product ? mask * at::exp(-at::stack(logvar, 1)) : mask;
   const at::Tensor consensus = (weights * mus).sum(1) / at::clamp_min(weights.sum(1), 1e-12);  // B x D
@@ -38,8 +38,8 @@ at::Tensor posterior_consistency(const std::vector<at::Tensor>& mu, const std::v
   // One scalar scale for all dimensions, over the cells that have a consensus: per-dimension
   // variances of small batches are noisy.
   const at::Tensor n_several = at::clamp_min(has_several.sum(), 2.0);
-  const at::Tensor centred = (consensus - (has_several.unsqueeze(1) * consensus).sum(0) / n_several) *
-                             has_several.unsqueeze(1);
+  const at::Tensor centred =
+      (consensus - (has_several.unsqueeze(1) * consensus).sum(0) / n_several) * has_several.unsqueeze(1);
   const at::Tensor scale = at::clamp_min(centred.pow(2).sum() / (n_several * consensus.size(1)), 1e-8);
   // The scale keeps its gradient (shrinking the latent space gains nothing); the consensus
   // as the target does not.

@@ -8,8 +8,7 @@ namespace {
 
 template <typename T>
 at::Tensor copy_of(const std::vector<T>& values, at::ScalarType type, const at::Device& device) {
-  const at::Tensor view =
-      at::from_blob(const_cast<T*>(values.data()), {static_cast<int64_t>(values.size())}, type);
+  const at::Tensor view = at::from_blob(const_cast<T*>(values.data()), {static_cast<int64_t>(values.size())}, type);
   // to() on the CPU would return the alias itself; to another device, it copies.
   return device.is_cpu() ? view.clone() : view.to(device);
 }
@@ -28,8 +27,6 @@ at::Tensor device_copy(const std::vector<float>& values, const at::Device& devic
   return copy_of(values, at::kFloat, device);
 }
 
-at::Tensor on_device(const at::Tensor& t, const at::Device& device) {
-  return t.defined() ? t.to(device) : t;
-}
+at::Tensor on_device(const at::Tensor& t, const at::Device& device) { return t.defined() ? t.to(device) : t; }
 
 }  // namespace multigrade

@@ -52,8 +52,7 @@ bool is_count_likelihood(Likelihood lik) {
 
 RuntimeInfo runtime_info() {
   RuntimeInfo info;
-  info.torch_version = std::to_string(TORCH_VERSION_MAJOR) + "." +
-                       std::to_string(TORCH_VERSION_MINOR) + "." +
+  info.torch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
                        std::to_string(TORCH_VERSION_PATCH);
   info.threads = at::get_num_threads();
 #ifdef MULTIGRADE_CUDA_BUILD
@@ -71,7 +70,8 @@ std::string resolve_device(const std::string& requested) {
   if (requested == "auto") return cuda ? "cuda" : "cpu";
   if (requested == "cpu") return "cpu";
   if (requested.rfind("cuda", 0) == 0) {
-    if (!cuda) throw std::invalid_argument("device '" + requested + "' requested but this LibTorch has no usable CUDA device");
+    if (!cuda)
+      throw std::invalid_argument("device '" + requested + "' requested but this LibTorch has no usable CUDA device");
     return requested;
   }
   throw std::invalid_argument("unknown device '" + requested + "' (use auto, cpu or cuda)");
@@ -87,9 +87,12 @@ namespace {
 // The string form is what torch.set_float32_matmul_precision passes in every LibTorch since 1.12.
 const char* precision_name(at::Float32MatmulPrecision p) {
   switch (p) {
-    case at::Float32MatmulPrecision::HIGH: return "high";
-    case at::Float32MatmulPrecision::MEDIUM: return "medium";
-    default: return "highest";
+    case at::Float32MatmulPrecision::HIGH:
+      return "high";
+    case at::Float32MatmulPrecision::MEDIUM:
+      return "medium";
+    default:
+      return "highest";
   }
 }
 }  // namespace

@@ -52,8 +52,8 @@ FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_group
 
   const at::Tensor fast_logits = logits.to(at::kFloat).requires_grad_(true);
   const at::Tensor fast_table = table.to(at::kFloat).requires_grad_(true);
-  const at::Tensor fast = nb_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast_logits, log_library.to(at::kFloat), fast_table, group,
-                                  lgamma_const.to(at::kFloat));
+  const at::Tensor fast = nb_loss(sparse_rows_from_dense(x, false), at::Tensor(), fast_logits,
+                                  log_library.to(at::kFloat), fast_table, group, lgamma_const.to(at::kFloat));
   (fast * weights.to(at::kFloat)).sum().backward();
 
   FusedComparison out;
@@ -63,8 +63,8 @@ FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_group
   return out;
 }
 
-NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden, int64_t n_groups,
-                                 bool existing_grad, bool row_weighted, uint64_t seed) {
+NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden, int64_t n_groups, bool existing_grad,
+                                 bool row_weighted, uint64_t seed) {
   at::manual_seed(seed);
   const at::Tensor x = random_counts(rows, features);
   const at::Tensor h = at::randn({rows, hidden}, at::kDouble);
@@ -80,8 +80,8 @@ NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden,
 
   std::vector<at::Tensor> ref = {h.clone(), weight.clone(), bias.clone(), table.clone()};
   for (auto& t : ref) t.requires_grad_(true);
-  const at::Tensor ref_loss = nb_nll(x, at::linear(ref[0], ref[1], ref[2]), log_library, rows_by_group(ref[3], group),
-                                     lgamma_const);
+  const at::Tensor ref_loss =
+      nb_nll(x, at::linear(ref[0], ref[1], ref[2]), log_library, rows_by_group(ref[3], group), lgamma_const);
   (ref_loss * weights * 0.25).sum().backward();
 
   std::vector<at::Tensor> fast;
@@ -108,8 +108,8 @@ NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden,
   };
   out.value_error = std::max(value_error(fast_loss), value_error(no_grad_loss));
   out.hidden_error = max_relative_error(fast[0].grad(), ref[0].grad());
-  out.weight_error = max_relative_error(fast[1].grad().to(at::kDouble) - (existing_grad ? earlier_grad : at::zeros_like(weight)),
-                                        ref[1].grad());
+  out.weight_error = max_relative_error(
+      fast[1].grad().to(at::kDouble) - (existing_grad ? earlier_grad : at::zeros_like(weight)), ref[1].grad());
   out.bias_error = max_relative_error(fast[2].grad(), ref[2].grad());
   out.table_error = max_relative_error(fast[3].grad(), ref[3].grad());
   return out;
@@ -124,9 +124,9 @@ bool nb_head_rejects_other_upstream(uint64_t seed) {
   const at::Tensor bias = at::zeros({features}).requires_grad_(true);
   const at::Tensor table = at::zeros({1, features}).requires_grad_(true);
   const at::Tensor lgamma_const = at::lgamma(x + 1.0).sum(1).to(at::kFloat);
-  const at::Tensor loss = nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), h, weight, bias,
-                                       at::full({rows}, 7.0), table, at::zeros({rows}, at::kLong), lgamma_const,
-                                       at::ones({rows}));
+  const at::Tensor loss =
+      nb_head_loss(sparse_rows_from_dense(x, false), at::Tensor(), h, weight, bias, at::full({rows}, 7.0), table,
+                   at::zeros({rows}, at::kLong), lgamma_const, at::ones({rows}));
   try {
     (loss * at::rand({rows})).sum().backward();  // not proportional to the promised weights
   } catch (const std::exception&) {
@@ -135,8 +135,7 @@ bool nb_head_rejects_other_upstream(uint64_t seed) {
   return false;
 }
 
-FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest,
-                                      uint64_t seed) {
+FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest, uint64_t seed) {
   at::manual_seed(seed);
   const at::Tensor x = random_counts(rows, features);
   const at::Tensor weight = at::randn({hidden, features + n_rest}, at::kDouble) * 0.1;
@@ -155,7 +154,7 @@ FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hi
   const at::Tensor earlier_grad = at::randn({hidden, features + n_rest}, at::kDouble);
   fast_weight.mutable_grad() = earlier_grad.to(at::kFloat);
   const at::Tensor fast = fused::sparse_affine(sparse_rows_from_dense(x, true), fast_weight, bias.to(at::kFloat),
-                                        n_rest > 0 ? fast_rest : at::Tensor());
+                                               n_rest > 0 ? fast_rest : at::Tensor());
   (fast * upstream.to(at::kFloat)).sum().backward();
   FusedComparison out;
   out.value_error = max_relative_error(fast, ref);

@@ -9,11 +9,11 @@
 namespace multigrade {
 namespace testing {
 
-// Fused CPU kernels (kernels/fused_*.h, float, through the model's dispatching functions) against the autograd composition of ATen ops in
-// double precision on random inputs: largest errors relative to the reference's scale.
+// Fused CPU kernels (kernels/fused_*.h, float, through the model's dispatching functions) against the autograd
+// composition of ATen ops in double precision on random inputs: largest errors relative to the reference's scale.
 struct FusedComparison {
   double value_error = 0;
-  double gradient_error = 0;      // gradient of sum_b w_b * loss_b with random weights w
+  double gradient_error = 0;        // gradient of sum_b w_b * loss_b with random weights w
   double theta_gradient_error = 0;  // nb only: dispersion table
 };
 FusedComparison compare_fused_nb(int64_t rows, int64_t features, int64_t n_groups, uint64_t seed);
@@ -26,16 +26,15 @@ struct NbHeadComparison {
   double value_error = 0, hidden_error = 0, weight_error = 0, bias_error = 0, table_error = 0;
 };
 // With row_weighted, the loss's row weights are promised (weighted mode; some are 0).
-NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden, int64_t n_groups,
-                                 bool existing_grad, bool row_weighted, uint64_t seed);
+NbHeadComparison compare_nb_head(int64_t rows, int64_t features, int64_t hidden, int64_t n_groups, bool existing_grad,
+                                 bool row_weighted, uint64_t seed);
 // Whether the weighted mode's backward raises an error for an upstream gradient that is not
 // proportional to the promised row weights.
 bool nb_head_rejects_other_upstream(uint64_t seed);
 // Sparse first encoder layer against at::linear on the densified log1p input; the weight
 // starts with a gradient to be added to; the third error is that of the covariates'
 // gradient (n_rest > 0).
-FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest,
-                                      uint64_t seed);
+FusedComparison compare_sparse_affine(int64_t rows, int64_t features, int64_t hidden, int64_t n_rest, uint64_t seed);
 // Fused group-pair MMD (float, CPU) against the kernel-matrix composition in double, with
 // cells of no group and a group of one cell; value and gradient in z.
 FusedComparison compare_group_mmd(int64_t n, int64_t d, int64_t n_groups, uint64_t seed);

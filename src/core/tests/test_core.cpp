@@ -10,9 +10,9 @@
 
 #include "api.h"
 #include "check.h"
+#include "mil_api.h"
 #include "model/formulas.h"
 #include "testing/kernel_comparisons.h"
-#include "mil_api.h"
 
 void test_resident_data();  // test_resident_data.cpp
 
@@ -22,8 +22,8 @@ using test::check;
 using test::near;
 
 double nb_direct(double x, double mu, double theta) {
-  return std::lgamma(x + theta) - std::lgamma(theta) - std::lgamma(x + 1) +
-         theta * std::log(theta / (theta + mu)) + x * std::log(mu / (theta + mu));
+  return std::lgamma(x + theta) - std::lgamma(theta) - std::lgamma(x + 1) + theta * std::log(theta / (theta + mu)) +
+         x * std::log(mu / (theta + mu));
 }
 
 void test_nb() {
@@ -63,7 +63,7 @@ void test_poe_without_prior() {
 void test_posterior_consistency() {
   // Three cells, two modalities, two dims; cell 3 has one modality.
   const int n = 3, m = 2, d = 2;
-  std::vector<double> mu = {0, 1, 2, 3,  4, 0, 4, 2,  9, 9, 5, 5};  // cell-major, then modality, then dim
+  std::vector<double> mu = {0, 1, 2, 3, 4, 0, 4, 2, 9, 9, 5, 5};  // cell-major, then modality, then dim
   std::vector<double> logvar(n * m * d, 0.0);
   logvar[2] = logvar[3] = std::log(4.0);  // cell 1, modality 2: precision 1/4
   const std::vector<double> present = {1, 1, 1, 1, 0, 1};
@@ -284,8 +284,13 @@ void test_training_learns() {
   }
   multigrade::ModelConfig mc;
   multigrade::ModalitySpec r, a;
-  r.name = "rna"; r.n_features = genes; r.likelihood = multigrade::Likelihood::nb; r.log_input = true;
-  a.name = "adt"; a.n_features = proteins; a.likelihood = multigrade::Likelihood::mse;
+  r.name = "rna";
+  r.n_features = genes;
+  r.likelihood = multigrade::Likelihood::nb;
+  r.log_input = true;
+  a.name = "adt";
+  a.n_features = proteins;
+  a.likelihood = multigrade::Likelihood::mse;
   mc.modalities = {r, a};
   mc.categorical_levels = {2};
   mc.n_groups = 2;
@@ -324,7 +329,6 @@ void test_training_learns() {
 }
 
 }  // namespace
-
 
 // MIL on a planted signal: in "disease" samples a fifth of the cells come from a shifted
 // state. Held-out samples must be classified, and the attention must rank the shifted

@@ -9,9 +9,7 @@ namespace multigrade {
 
 namespace {
 
-at::Tensor sample(const Gaussian& g) {
-  return g.mu + at::randn_like(g.mu) * at::exp(0.5 * g.logvar);
-}
+at::Tensor sample(const Gaussian& g) { return g.mu + at::randn_like(g.mu) * at::exp(0.5 * g.logvar); }
 
 at::Tensor group_membership(const Batch& batch, int64_t n_groups) {
   return at::one_hot(batch.group, n_groups).to(at::kFloat);
@@ -41,16 +39,16 @@ at::Tensor marginal_alignment(const std::vector<Gaussian>& experts, const Batch&
 // modality is hidden with probability p; a cell that would lose all keeps all.
 at::Tensor encoder_presence(const Batch& batch, const TrainConfig& tc, bool train) {
   if (!train || tc.modality_dropout <= 0 || batch.present.size(1) < 2) return batch.present;
-  const at::Tensor keep = (at::rand_like(batch.present) >= tc.modality_dropout).to(batch.present.scalar_type()) *
-                          batch.present;
+  const at::Tensor keep =
+      (at::rand_like(batch.present) >= tc.modality_dropout).to(batch.present.scalar_type()) * batch.present;
   const at::Tensor none_left = (keep.sum(1, /*keepdim=*/true) == 0).to(batch.present.scalar_type());
   return keep + none_left * batch.present;
 }
 
 }  // namespace
 
-LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const TrainConfig& tc,
-                          double kl_weight, bool train) {
+LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const TrainConfig& tc, double kl_weight,
+                          bool train) {
   const ModelConfig& config = net.config();
   const at::Tensor cov = net.covariates(batch);
   const std::vector<Gaussian> experts = net.encode(batch, cov, train);
@@ -59,8 +57,8 @@ LossTerms multigrade_loss(const MultigradeNet& net, const Batch& batch, const Tr
     mus.push_back(e.mu);
     logvars.push_back(e.logvar);
   }
-  const Gaussian joint = joint_posterior(mus, logvars, encoder_presence(batch, tc, train), config.mixing,
-                                         config.prior_expert);
+  const Gaussian joint =
+      joint_posterior(mus, logvars, encoder_presence(batch, tc, train), config.mixing, config.prior_expert);
   const at::Tensor z = sample(joint);
 
   LossTerms terms;

@@ -10,14 +10,14 @@
 #include <stdexcept>
 
 #include "api.h"
-#include "train/auxiliary_head.h"
 #include "data/dataset.h"
-#include "platform/host_memory.h"
-#include "model/network.h"
-#include "train/objective.h"
-#include "train/optimizer.h"
 #include "data/resident_data.h"
 #include "data/sampler.h"
+#include "model/network.h"
+#include "platform/host_memory.h"
+#include "train/auxiliary_head.h"
+#include "train/objective.h"
+#include "train/optimizer.h"
 
 namespace multigrade {
 
@@ -162,9 +162,9 @@ struct Trainer::Impl {
         if (head) head->step();
       }
       at::NoGradGuard no_grad;
-      sums.narrow(0, 0, 4).add_(at::stack({terms.total.detach() * static_cast<double>(batch.size),
-                                           terms.reconstruction.detach().sum(), terms.kl.detach().sum(),
-                                           terms.integration.detach()}));
+      sums.narrow(0, 0, 4).add_(
+          at::stack({terms.total.detach() * static_cast<double>(batch.size), terms.reconstruction.detach().sum(),
+                     terms.kl.detach().sum(), terms.integration.detach()}));
       if (head) sums.narrow(0, 6, 1).add_(head_loss.detach());
       if (config.consistency_coef > 0) sums.narrow(0, 7, 1).add_(terms.consistency.detach().sum());
       stats.cells_seen += batch.size;
@@ -179,8 +179,8 @@ struct Trainer::Impl {
       for (size_t k = 0; k < validation.size(); ++k) {
         const Batch batch = validation_at(k);
         const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/false);
-        sums.narrow(0, 4, 2).add_(at::stack({terms.total * static_cast<double>(batch.size),
-                                             terms.reconstruction.sum()}));
+        sums.narrow(0, 4, 2).add_(
+            at::stack({terms.total * static_cast<double>(batch.size), terms.reconstruction.sum()}));
       }
     }
 
@@ -241,18 +241,17 @@ struct Trainer::Impl {
   }
 };
 
-Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data,
-                 const std::string& device, const std::vector<NamedArray>* reference, const AuxiliaryHeadFactory& head)
+Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data, const std::string& device,
+                 const std::vector<NamedArray>* reference, const AuxiliaryHeadFactory& head)
     : impl_(std::make_unique<Impl>(model, train, data, device, reference, head)) {}
 
 Trainer::~Trainer() = default;
 
-EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) {
-  return impl_->run_epoch(should_stop);
-}
+EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) { return impl_->run_epoch(should_stop); }
 
 void Trainer::set_data(const DataInput& input) {
-  if (impl_->head) throw std::invalid_argument("training with an auxiliary head (end-to-end MIL) cannot stream its data");
+  if (impl_->head)
+    throw std::invalid_argument("training with an auxiliary head (end-to-end MIL) cannot stream its data");
   impl_->resident.reset();  // free the previous chunk before copying the next
   impl_->data = CellData();
   impl_->data = CellData(impl_->model_config, input);
