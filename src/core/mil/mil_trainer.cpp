@@ -4,20 +4,17 @@
 #include <ATen/ATen.h>
 
 #include <chrono>
-#include <cmath>
-#include <limits>
 #include <stdexcept>
 
 #include "mil/mil_batch.h"
 #include "mil/mil_network.h"
 #include "mil_api.h"
+#include "train/early_stopping.h"
 #include "train/optimizer.h"
 
 namespace multigrade {
 
 namespace {
-constexpr int kMaxRollbacks = 3;
-
 // Seeds LibTorch's generator before the network initialises its parameters.
 const MilConfig& seeded(const MilConfig& config, uint64_t seed) {
   at::manual_seed(seed);
@@ -54,10 +51,7 @@ struct MilTrainer::Impl {
   BagTargets targets;
   std::vector<int> train_samples, validation_samples;
   std::mt19937_64 rng;
-  at::Tensor best_weights, last_good_weights;
-  double best_loss = std::numeric_limits<double>::infinity();
-  int epoch = 0, epochs_without_improvement = 0, rollbacks = 0;
-  bool done = false;
+  std::unique_ptr<EarlyStopping> stopping;  // best and last finite weights, patience, rollbacks
 
   Impl(const MilConfig& mc, const MilTrainConfig& tc, const MilData& data, std::vector<int> train,
        std::vector<int> validation, const std::string& dev)
@@ -77,9 +71,8 @@ struct MilTrainer::Impl {
     s.weight_decay = tc.weight_decay;
     s.eps = tc.adam_eps;
     optimizer = std::make_unique<FlatAdamW>(net.params().flat(), net.params().flat_grad(), s);
-    best_weights = net.params().flat().detach().clone();
-    last_good_weights = best_weights.clone();
-    done = tc.max_epochs <= 0;
+    stopping = std::make_unique<EarlyStopping>(std::vector<at::Tensor>{net.params().flat()}, tc.max_epochs, tc.patience,
+                                               tc.early_stopping);
   }
 
   MilForward forward(const BagBatch& b, bool train) const {
@@ -89,7 +82,7 @@ struct MilTrainer::Impl {
   MilEpochStats run_epoch() {
     const auto start = std::chrono::steady_clock::now();
     MilEpochStats stats;
-    stats.epoch = epoch + 1;
+    stats.epoch = stopping->epochs_done() + 1;
     at::Tensor loss_sum = at::zeros({}, at::TensorOptions().dtype(at::kFloat).device(device));
     int64_t n_steps = 0;
     for (const BagBatch& b : step_batches(training_bags(cells_of_sample, train_samples, config.bag_size, rng),
@@ -124,27 +117,15 @@ struct MilTrainer::Impl {
   }
 
   void finish_epoch(MilEpochStats& stats) {
-    at::NoGradGuard no_grad;
+    // Without validation samples the last weights are the result (fixed epochs).
     const double monitor = stats.has_validation ? stats.validation_loss : stats.train_loss;
-    if (!std::isfinite(stats.train_loss) || !std::isfinite(monitor)) {
+    const EarlyStopping::Verdict verdict = stopping->finish_epoch(stats.train_loss, monitor, stats.has_validation);
+    stats.improved = verdict.improved;
+    if (verdict.rolled_back) {
       stats.non_finite = true;
-      net.params().flat().copy_(last_good_weights);
       optimizer->reset_state();
       optimizer->set_lr(optimizer->lr() * 0.5);
-      if (++rollbacks >= kMaxRollbacks) done = true;
-    } else {
-      last_good_weights.copy_(net.params().flat());
-      // Without validation samples the last weights are the result (fixed epochs).
-      if (!stats.has_validation || monitor < best_loss) {
-        best_loss = monitor;
-        best_weights.copy_(net.params().flat());
-        epochs_without_improvement = 0;
-        stats.improved = true;
-      } else if (++epochs_without_improvement >= config.patience && config.early_stopping) {
-        done = true;
-      }
     }
-    if (++epoch >= config.max_epochs) done = true;
   }
 };
 
@@ -157,12 +138,9 @@ MilTrainer::~MilTrainer() = default;
 
 MilEpochStats MilTrainer::run_epoch() { return impl_->run_epoch(); }
 
-bool MilTrainer::finished() const { return impl_->done; }
+bool MilTrainer::finished() const { return impl_->stopping->finished(); }
 
-void MilTrainer::restore_best() {
-  at::NoGradGuard no_grad;
-  impl_->net.params().flat().copy_(impl_->best_weights);
-}
+void MilTrainer::restore_best() { impl_->stopping->restore_best(); }
 
 std::vector<NamedArray> MilTrainer::weights() const { return impl_->net.params().export_arrays(); }
 

@@ -4,8 +4,6 @@
 #include <ATen/record_function.h>
 
 #include <chrono>
-#include <cmath>
-#include <limits>
 #include <random>
 #include <stdexcept>
 
@@ -16,13 +14,13 @@
 #include "model/network.h"
 #include "platform/host_memory.h"
 #include "train/auxiliary_head.h"
+#include "train/early_stopping.h"
 #include "train/objective.h"
 #include "train/optimizer.h"
 
 namespace multigrade {
 
 namespace {
-constexpr int kMaxRollbacks = 3;
 constexpr int64_t kValidationBatch = 1024;
 }  // namespace
 
@@ -36,15 +34,9 @@ struct Trainer::Impl {
   CellSplit split;
   std::unique_ptr<MultigradeNet> net;
   std::unique_ptr<FlatAdamW> optimizer;
-  std::unique_ptr<AuxiliaryHead> head;  // trained with the VAE on its latent, or none
-  at::Tensor best_weights, last_good_weights;
-  at::Tensor best_head_weights, last_good_head_weights;
-  int epoch = 0;
+  std::unique_ptr<AuxiliaryHead> head;      // trained with the VAE on its latent, or none
+  std::unique_ptr<EarlyStopping> stopping;  // best and last finite weights, patience, rollbacks
   int n_warmup = 1;
-  int epochs_without_improvement = 0;
-  int rollbacks = 0;
-  double best_monitor = std::numeric_limits<double>::infinity();
-  bool done = false;
 
   int64_t n_trainable = 0;
 
@@ -67,8 +59,6 @@ struct Trainer::Impl {
       context.device = device;
       context.optimizer = s;
       head = make_head(context);
-      best_head_weights = head->flat().detach().clone();
-      last_good_head_weights = best_head_weights.clone();
     }
     split = head ? head->cell_split() : split_cells(data.n_cells(), config.train_size, rng);
     n_trainable = net->params().numel();
@@ -79,9 +69,9 @@ struct Trainer::Impl {
       optimizer->restrict_to(grown);
     }
     n_warmup = config.n_epochs_kl_warmup > 0 ? config.n_epochs_kl_warmup : std::max(config.max_epochs / 3, 1);
-    best_weights = net->params().flat().detach().clone();
-    last_good_weights = best_weights.clone();
-    if (config.max_epochs <= 0) done = true;
+    std::vector<at::Tensor> kept = {net->params().flat()};
+    if (head) kept.push_back(head->flat());
+    stopping = std::make_unique<EarlyStopping>(kept, config.max_epochs, config.patience, config.early_stopping);
   }
 
   void place_data() {
@@ -107,7 +97,10 @@ struct Trainer::Impl {
     return [this, order](size_t k) { return resident->batch(*order, k); };
   }
 
-  double kl_weight() const { return epoch < n_warmup ? static_cast<double>(epoch) / n_warmup : 1.0; }
+  double kl_weight() const {
+    const int epoch = stopping->epochs_done();
+    return epoch < n_warmup ? static_cast<double>(epoch) / n_warmup : 1.0;
+  }
 
   std::vector<std::vector<int64_t>> training_batches() {
     if (config.stratified_batches && model_config.n_groups > 1)
@@ -119,7 +112,7 @@ struct Trainer::Impl {
     const auto start = std::chrono::steady_clock::now();
     const MatmulPrecisionScope precision(config.matmul_precision);
     EpochStats stats;
-    stats.epoch = epoch + 1;
+    stats.epoch = stopping->epochs_done() + 1;
     stats.kl_weight = kl_weight();
     const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
     // loss, recon, kl, integ, val loss, val recon, mil, consistency
@@ -202,7 +195,7 @@ struct Trainer::Impl {
     stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 
     if (stats.interrupted) {
-      done = true;
+      stopping->finish();
       return stats;
     }
     finish_epoch(stats);
@@ -210,34 +203,16 @@ struct Trainer::Impl {
   }
 
   void finish_epoch(EpochStats& stats) {
-    at::NoGradGuard no_grad;
     const double monitor = stats.has_validation ? stats.validation_reconstruction : stats.train_reconstruction;
-    if (!std::isfinite(stats.train_loss) || !std::isfinite(monitor)) {
-      // Roll back to the last finite weights, forget the moments, and halve the step size.
+    const EarlyStopping::Verdict verdict = stopping->finish_epoch(stats.train_loss, monitor, stats.has_validation);
+    stats.improved = verdict.improved;
+    if (verdict.rolled_back) {
+      // Back at the last finite weights: forget the moments and halve the step size.
       stats.non_finite = true;
-      net->params().flat().copy_(last_good_weights);
       optimizer->reset_state();
       optimizer->set_lr(optimizer->lr() * 0.5);
-      if (head) {
-        head->flat().copy_(last_good_head_weights);
-        head->reset_optimizer(0.5);
-      }
-      if (++rollbacks >= kMaxRollbacks) done = true;
-    } else {
-      last_good_weights.copy_(net->params().flat());
-      if (head) last_good_head_weights.copy_(head->flat());
-      if (!stats.has_validation || monitor < best_monitor) {
-        best_monitor = monitor;
-        best_weights.copy_(net->params().flat());
-        if (head) best_head_weights.copy_(head->flat());
-        epochs_without_improvement = 0;
-        stats.improved = true;
-      } else if (++epochs_without_improvement >= config.patience && config.early_stopping) {
-        done = true;
-      }
+      if (head) head->reset_optimizer(0.5);
     }
-    ++epoch;
-    if (epoch >= config.max_epochs) done = true;
   }
 };
 
@@ -259,13 +234,9 @@ void Trainer::set_data(const DataInput& input) {
   impl_->split = split_cells(impl_->data.n_cells(), impl_->config.train_size, impl_->rng);
 }
 
-bool Trainer::finished() const { return impl_->done; }
+bool Trainer::finished() const { return impl_->stopping->finished(); }
 
-void Trainer::restore_best() {
-  at::NoGradGuard no_grad;
-  impl_->net->params().flat().copy_(impl_->best_weights);
-  if (impl_->head) impl_->head->flat().copy_(impl_->best_head_weights);
-}
+void Trainer::restore_best() { impl_->stopping->restore_best(); }
 
 std::vector<NamedArray> Trainer::weights() const { return impl_->net->params().export_arrays(); }
 
