@@ -363,33 +363,3 @@ zero_absent <- function(m, measured) {
     m[, !measured] <- 0
     m
 }
-
-# A finite numeric cells x dimensions matrix (double), with unique cell names as row names
-# unless `need_names` is FALSE.
-check_embedding <- function(embedding, arg = rlang::caller_arg(embedding), need_names = TRUE,
-                            call = rlang::caller_env()) {
-    if (is.data.frame(embedding)) embedding <- as.matrix(embedding)
-    if (inherits(embedding, "Matrix")) embedding <- as.matrix(embedding)
-    if (!is.matrix(embedding) || !is.numeric(embedding) || ncol(embedding) < 1) {
-        mg_abort("{.arg {arg}} must be a numeric cells x dimensions matrix with at least one dimension.", call = call)
-    }
-    cells <- rownames(embedding)
-    if (is.null(cells) && need_names) {
-        mg_abort(c("{.arg {arg}} needs cell names as row names.",
-            "i" = "Scores are matched to cells by name, never by position."), call = call)
-    }
-    if (need_names && anyDuplicated(cells)) {
-        mg_abort("{.arg {arg}} has duplicated cell names, e.g. {.val {cells[duplicated(cells)][1]}}.", call = call)
-    }
-    if (nrow(embedding) > 0 && ncol(embedding) > nrow(embedding) && ncol(embedding) > 1000) {
-        mg_abort(c("{.arg {arg}} has {ncol(embedding)} columns for {nrow(embedding)} rows.",
-            "i" = "It should be cells x dimensions (a latent space); transpose it?"), call = call)
-    }
-    bad <- !is.finite(embedding)
-    if (any(bad)) {
-        mg_abort("{.arg {arg}} has {sum(bad)} NaN/NA/Inf value{?s} (first in row {which(bad, arr.ind = TRUE)[1, 1]}).",
-            call = call)
-    }
-    storage.mode(embedding) <- "double"
-    embedding
-}

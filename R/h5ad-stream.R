@@ -33,8 +33,8 @@
 #' dim(model$embedding)
 #' @export
 RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = NULL, integrate_on = NULL,
-                              continuous = NULL, chunk_size = 50000L, latent_dim = 30L, max_epochs = 20L,
-                              batch_size = 256L, lr = 3e-3, device = "auto", seed = NULL, verbose = TRUE,
+                              continuous = NULL, chunk_size = 50000L, latent_dim = 30L, max_epochs = NULL,
+                              batch_size = NULL, lr = 3e-3, device = "auto", seed = NULL, verbose = TRUE,
                               options = multigrade_options()) {
     check_training_arguments(options, latent_dim, max_epochs, lr, batch_size, min_epochs = 1)
     check_count(chunk_size, min = 2)
@@ -44,6 +44,10 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
     on.exit(close_h5ad_source(source), add = TRUE)
     covariates <- object_covariates(source$obs, batch, continuous)
     chunks <- chunk_ranges(nrow(source$obs), chunk_size)
+    # Epochs and minibatch size follow all the cells, as for in-memory training (R/train-schedule.R).
+    schedule <- training_schedule(nrow(source$obs), options$train_size, batch_size, max_epochs)
+    max_epochs <- schedule$max_epochs
+    batch_size <- schedule$batch_size
     mg_inform(c("i" = "Streaming {nrow(source$obs)} cells from {length(files)} file{?s} in {length(chunks)} chunk{?s} of up to {chunk_size} cells."),
         verbose)
 

@@ -117,8 +117,8 @@ WriteH5AD <- function(x, file, obs = NULL, overwrite = FALSE) {
 }
 
 h5_attrs <- function(node, type, version) {
-    hdf5r::h5attr(node, "encoding-type") <- type
-    hdf5r::h5attr(node, "encoding-version") <- version
+    hdf5r::h5attr(node, "encoding-type") <- type  # nolint: object_name_linter.
+    hdf5r::h5attr(node, "encoding-version") <- version  # nolint: object_name_linter.
 }
 
 # A features x cells dgCMatrix is, read by columns, the CSR form of cells x features.
@@ -139,9 +139,9 @@ write_h5ad_matrix <- function(h5, x) {
 write_h5ad_frame <- function(h5, name, frame, index) {
     g <- h5$create_group(name)
     h5_attrs(g, "dataframe", "0.2.0")
-    hdf5r::h5attr(g, "_index") <- "_index"
+    hdf5r::h5attr(g, "_index") <- "_index"  # nolint: object_name_linter.
     # hdf5r can neither write nor read an empty string attribute: none without columns.
-    if (ncol(frame) > 0) hdf5r::h5attr(g, "column-order") <- names(frame)
+    if (ncol(frame) > 0) hdf5r::h5attr(g, "column-order") <- names(frame)  # nolint: object_name_linter.
     g[["_index"]] <- as.character(index)
     for (col in names(frame)) {
         value <- frame[[col]]

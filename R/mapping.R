@@ -9,13 +9,13 @@
 #' New rows start at the mean of the known rows, so that the network first treats
 #' the query like an average reference donor. Query cells that lack some of the
 #' reference's modalities are then anchored into the joint space by the
-#' reference's own cells (see `k_anchor`): without that, a cell seen through
+#' reference's own cells (see `n_anchors`): without that, a cell seen through
 #' fewer modalities sits nearer the middle of its cell type than the reference
 #' cells, which were embedded from all of theirs. With `refdata`, reference
 #' labels are transferred to the query by a k-nearest-neighbour vote in the
 #' latent space.
 #'
-#' @param query The query: a named list of feature x cell matrices (a subset of
+#' @param object The query: a named list of feature x cell matrices (a subset of
 #'   the reference's modalities, features matched by name), a `Seurat` object
 #'   or a `SingleCellExperiment` (see [MapToReference.Seurat()]).
 #' @param model The reference `multigrade_model` (from [RunMultigrade()],
@@ -25,28 +25,29 @@
 #' @param refdata Labels of the reference cells to transfer: a named list of
 #'   vectors over the reference's training cells (in the order of
 #'   `model$cells`, or named by cell).
-#' @param k Neighbours that vote in label transfer. By default, per `refdata`
+#' @param n_neighbors Neighbours that vote in label transfer (formerly `k`). By default, per `refdata`
 #'   entry, the number among 5, 10, 15, 30 and 50 whose vote recovers the
 #'   reference's own labels best, each cell left out (few for fine labels with
 #'   small classes). The mapping score uses 30.
-#' @param k_anchor Reference cells that anchor each query cell seen through
+#' @param n_anchors Reference cells that anchor each query cell seen through
 #'   fewer modalities than the reference (an RNA-only query onto an RNA + ADT
 #'   reference): the cell moves by the mean offset between the joint and the
-#'   same-modality embeddings of its `k_anchor` nearest reference cells (in the
+#'   same-modality embeddings of its `n_anchors` nearest reference cells (in the
 #'   space of its own modalities), so that it lands among the reference cells of
 #'   its type instead of near their centre. 0 keeps the query's own posterior
-#'   means.
+#'   means. Formerly `k_anchor`.
 #' @param max_epochs,batch_size,lr Training of the new embedding rows (by
 #'   default as in [RunMultigrade()]).
 #' @param device,seed,verbose As in [RunMultigrade()].
 #' @param options [multigrade_options()] for the query training; by default the
 #'   reference's, with `weight_decay = 0` as in Multigrate's tutorial.
-#' @param ... Unused.
+#' @param ... Unused; the former names `k` and `k_anchor` still work, with
+#'   a deprecation warning.
 #' @return For a list: a list with
 #'   * `embedding`: query cells x latent dimensions (posterior mean, anchored
-#'     for cells with a subset of the reference's modalities, see `k_anchor`);
+#'     for cells with a subset of the reference's modalities, see `n_anchors`);
 #'   * `predictions`: a data frame by query cell with `predicted.<label>`,
-#'     `predicted.<label>.score` (the share of the `k` reference neighbours that
+#'     `predicted.<label>.score` (the share of the `n_neighbors` reference neighbours that
 #'     vote for the prediction) for each `refdata` entry, and `mapping.score`
 #'     (how far the cell lies from its 30 nearest reference cells, all embedded
 #'     from the modalities the cell has, against the same distance among
@@ -67,26 +68,30 @@
 #' head(mapped$predictions)
 #' mean(mapped$predictions$predicted.cell_type == cite$obs$cell_type[!ref])
 #' @export
-MapToReference <- function(query, model, ...) {
+MapToReference <- function(object, model, ...) {
     UseMethod("MapToReference")
 }
 
 #' @export
-MapToReference.default <- function(query, model, ...) {
-    mg_abort(c("{.fn MapToReference} needs a named list of matrices, a Seurat object or a SingleCellExperiment as {.arg query}.",
-        "x" = "{.arg query} is a {.cls {class(query)}}."))
+MapToReference.default <- function(object, model, ...) {
+    mg_abort(c("{.fn MapToReference} needs a named list of matrices, a Seurat object or a SingleCellExperiment as {.arg object}.",
+        "x" = "{.arg object} is a {.cls {class(object)}}."))
 }
 
 #' @rdname MapToReference
 #' @export
-MapToReference.list <- function(query, model, batch = NULL, continuous = NULL, present = NULL,
-                                refdata = NULL, k = NULL, k_anchor = 5L, max_epochs = NULL,
+MapToReference.list <- function(object, model, batch = NULL, continuous = NULL, present = NULL,
+                                refdata = NULL, n_neighbors = NULL, n_anchors = 5L, max_epochs = NULL,
                                 batch_size = NULL, lr = 3e-3, device = NULL, seed = NULL, verbose = TRUE,
                                 options = NULL, ...) {
-    check_dots_empty(list(...))
+    renamed <- renamed_argument(list(...), "k", "n_neighbors", n_neighbors)
+    n_neighbors <- renamed$value
+    renamed <- renamed_argument(renamed$dots, "k_anchor", "n_anchors", n_anchors)
+    n_anchors <- renamed$value
+    check_dots_empty(renamed$dots)
     check_model(model)
-    if (!is.null(k)) check_count(k)
-    check_count(k_anchor, min = 0)
+    if (!is.null(n_neighbors)) check_count(n_neighbors)
+    check_count(n_anchors, min = 0)
     if (!is.null(max_epochs)) check_count(max_epochs, min = 0)
     if (!is.null(batch_size)) check_count(batch_size, min = 2)
     check_number(lr, min = 0)
@@ -94,12 +99,12 @@ MapToReference.list <- function(query, model, batch = NULL, continuous = NULL, p
     device <- resolve_device(device %||% model$device)
     seed <- draw_seed(seed)
     refdata <- check_refdata(refdata, model)
-    data <- prepare_data(query, batch = batch, continuous = continuous, present = present,
+    data <- prepare_data(object, batch = batch, continuous = continuous, present = present,
         model = model, extend_levels = TRUE, missing_features = "pad", verbose = verbose)
     extended <- extend_model(model, data, max_epochs, batch_size, lr, seed, options, device, verbose)
     own <- predict(extended, data = data)
-    anchored <- anchor_to_reference(own, presence_matrix(data), model, k_anchor)
-    predictions <- transfer_labels(anchored$embedding, model$embedding, refdata, k)
+    anchored <- anchor_to_reference(own, presence_matrix(data), model, n_anchors)
+    predictions <- transfer_labels(anchored$embedding, model$embedding, refdata, n_neighbors)
     predictions$mapping.score <- mapping_scores(own, anchored$subset, model)
     list(embedding = anchored$embedding, predictions = predictions, model = extended)
 }

@@ -17,8 +17,9 @@
 #'   split a group. `NULL`: each sample is its own group. For objects: a
 #'   metadata column name.
 #' @param cell_type Optional per-cell cell types for the frequency baselines.
-#' @param k Number of folds; `NULL`: one fold per group (leave one patient out)
-#'   when there are at most 10 groups, else 5.
+#' @param n_folds Number of folds; `NULL`: one fold per group (leave one
+#'   patient out) when there are at most 10 groups, else 5. Formerly `k`, which
+#'   still works with a deprecation warning.
 #' @param baselines Also run the baselines.
 #' @param reduction For objects: the reduction / reducedDim to use.
 #' @param ... Passed to [RunMultiMIL()] (e.g. `max_epochs`, `options`).
@@ -49,9 +50,12 @@ CrossValidateMIL.default <- function(object, ...) {
 
 #' @rdname CrossValidateMIL
 #' @export
-CrossValidateMIL.matrix <- function(object, sample, label, group = NULL, cell_type = NULL, k = NULL,
+CrossValidateMIL.matrix <- function(object, sample, label, group = NULL, cell_type = NULL, n_folds = NULL,
                                     task = c("classification", "regression", "ordinal"), levels = NULL,
                                     baselines = TRUE, seed = NULL, verbose = TRUE, ...) {
+    renamed <- renamed_argument(list(...), "k", "n_folds", n_folds)
+    n_folds <- renamed$value
+    mil_arguments <- renamed$dots
     task <- match.arg(task)
     seed <- draw_seed(seed)
     embedding <- check_embedding(object, arg = "object")
@@ -61,7 +65,7 @@ CrossValidateMIL.matrix <- function(object, sample, label, group = NULL, cell_ty
     labels <- sample_labels(label, sample)
     groups <- if (is.null(group)) stats::setNames(levels(sample), levels(sample)) else
         sample_labels(cell_vector(group, cells), sample, arg = "group")
-    folds <- group_folds(groups, k, seed)
+    folds <- group_folds(groups, n_folds, seed)
     if (baselines && task != "regression") {
         levels <- levels %||% mil_target(labels, task, levels)$classes
     }
@@ -72,8 +76,9 @@ CrossValidateMIL.matrix <- function(object, sample, label, group = NULL, cell_ty
         mg_inform(c("i" = "Fold {f} of {max(folds)}: holding out {.val {names(groups)[folds == f]}}."), verbose)
         test_samples <- names(groups)[folds == f]
         train_cells <- !as.character(sample) %in% test_samples
-        fit <- RunMultiMIL(embedding[train_cells, , drop = FALSE], sample = as.character(sample)[train_cells],
-            label = label[train_cells], task = task, levels = levels, seed = seed + f, verbose = FALSE, ...)
+        fit <- do.call(RunMultiMIL, c(list(embedding[train_cells, , drop = FALSE],
+            sample = as.character(sample)[train_cells], label = label[train_cells], task = task, levels = levels,
+            seed = seed + f, verbose = FALSE), mil_arguments))
         held <- PredictSamples(embedding[!train_cells, , drop = FALSE], fit,
             sample = as.character(sample)[!train_cells])
         attention[names(held$attention)] <- held$attention
@@ -123,13 +128,15 @@ print.multimil_cv <- function(x, ...) {
     invisible(x)
 }
 
-# Fold number per sample: groups shuffled and dealt into k folds.
-group_folds <- function(groups, k, seed, call = rlang::caller_env()) {
+# Fold number per sample: groups shuffled and dealt into n_folds folds.
+group_folds <- function(groups, n_folds, seed, call = rlang::caller_env()) {
     units <- unique(unname(groups))
-    k <- k %||% if (length(units) <= 10) length(units) else 5L
-    check_count(k, min = 2, call = call)
-    if (k > length(units)) mg_abort("{.arg k} = {k} folds, but there are only {length(units)} groups.", call = call)
-    fold_of_unit <- with_seed(seed, sample(rep_len(seq_len(k), length(units))))
+    n_folds <- n_folds %||% if (length(units) <= 10) length(units) else 5L
+    check_count(n_folds, min = 2, call = call)
+    if (n_folds > length(units)) {
+        mg_abort("{.arg n_folds} = {n_folds} folds, but there are only {length(units)} groups.", call = call)
+    }
+    fold_of_unit <- with_seed(seed, sample(rep_len(seq_len(n_folds), length(units))))
     stats::setNames(fold_of_unit[match(groups, units)], names(groups))
 }
 

@@ -16,11 +16,15 @@
 #'
 #' @inheritParams RunMultigrade
 #' @inheritParams RunMultiMIL
-#' @param x A named list of feature x cell matrices (as for
+#' @param object A named list of feature x cell matrices (as for
 #'   [RunMultigrade()]).
 #' @param mil_coef Weight of the MIL loss relative to the VAE loss.
-#' @param options VAE settings from [multigrade_options()].
-#' @param mil MIL settings from [mil_options()].
+#' @param options MIL settings from [mil_options()], as for the other
+#'   [RunMultiMIL()] methods.
+#' @param vae_options VAE settings from [multigrade_options()]. (Before, the
+#'   VAE's settings went to `options` and the MIL's to `mil`; both still work,
+#'   with a deprecation warning.)
+#' @param mil Deprecated: the MIL settings, now `options`.
 #' @param max_epochs,lr Epochs and learning rate of the joint training.
 #' @return A `multimil_model` with `$vae`, `$embedding`, `$attention` and
 #'   `$samples`.
@@ -34,21 +38,24 @@
 #' fit$samples[, c("sample", "label", "predicted")]
 #' }
 #' @export
-RunMultiMIL.list <- function(x, sample, label, task = c("classification", "regression", "ordinal"),
+RunMultiMIL.list <- function(object, sample, label, task = c("classification", "regression", "ordinal"),  # nolint: object_name_linter.
                              levels = NULL, scoring = c("gated_attention", "attention", "mean"),
                              class_weights = "balanced", mil_coef = 1, likelihoods = NULL, batch = NULL,
                              integrate_on = NULL, continuous = NULL, present = NULL, latent_dim = 16L,
                              train_size = NULL, max_epochs = 200L, lr = 5e-4, device = "auto", seed = NULL,
-                             verbose = TRUE, options = multigrade_options(), mil = mil_options(), ...) {
+                             verbose = TRUE, options = mil_options(), vae_options = multigrade_options(), mil = NULL,
+                             ...) {
+    settings <- end_to_end_settings(options, vae_options, mil)
     check_dots_empty(list(...))
+    mil <- settings$mil
+    options <- settings$vae
     task <- match.arg(task)
     scoring <- match.arg(scoring)
     check_training_arguments(options, latent_dim, max_epochs, lr)
-    if (!inherits(mil, "multimil_options")) mg_abort("{.arg mil} must come from {.fn mil_options}.")
     check_number(mil_coef, min = 0)
     device <- resolve_device(device)
     seed <- draw_seed(seed)
-    data <- prepare_data(x, likelihoods = likelihoods, batch = batch, continuous = continuous,
+    data <- prepare_data(object, likelihoods = likelihoods, batch = batch, continuous = continuous,
         integrate_on = integrate_on, present = present, verbose = verbose)
     sample <- sample_factor(cell_vector(sample, data$cells))
     labels <- sample_labels(cell_vector(label, data$cells), sample)
@@ -71,4 +78,23 @@ RunMultiMIL.list <- function(x, sample, label, task = c("classification", "regre
     model$vae <- vae
     model$embedding <- vae$embedding
     with_training_predictions(model, vae$embedding, sample, labels, split)
+}
+
+# The MIL settings (`options`, formerly `mil`) and the VAE's (`vae_options`, formerly
+# `options`) of an end-to-end run; the former spellings still work, with a warning.
+end_to_end_settings <- function(options, vae_options, mil, call = rlang::caller_env()) {
+    if (inherits(options, "multigrade_options")) {
+        cli::cli_warn(c("{.arg options} of {.fn RunMultiMIL} takes {.fn mil_options} now; the VAE's settings go to {.arg vae_options}.",
+            "i" = "Read as {.code vae_options}; this will be an error in a later version."),
+            class = c("mg_warning_deprecated", "mg_warning", "deprecatedWarning"), call = call)
+        vae_options <- options
+        options <- mil_options()
+    }
+    # `mil` is a formal, not read from ..., because a name there would partially match mil_coef.
+    renamed <- renamed_argument(list(mil = mil)[!is.null(mil)], "mil", "options", options, call = call)
+    if (!inherits(renamed$value, "multimil_options")) mg_abort("{.arg options} must come from {.fn mil_options}.", call = call)
+    if (!inherits(vae_options, "multigrade_options")) {
+        mg_abort("{.arg vae_options} must come from {.fn multigrade_options}.", call = call)
+    }
+    list(mil = renamed$value, vae = vae_options)
 }

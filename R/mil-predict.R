@@ -53,6 +53,35 @@ PredictSamples.data.frame <- function(object, model, ...) {
     PredictSamples(as.matrix(object), model, ...)
 }
 
+#' Predict new samples with a MultiMIL model, as `predict()` does for other models
+#'
+#' The `predict()` method of `multimil_model`: [PredictSamples()] with the
+#' model first, so that MultiMIL models predict like the VAE's
+#' ([predict.multigrade_model()]) and any other R model.
+#'
+#' @param object A `multimil_model` from [RunMultiMIL()].
+#' @param newdata A cells x dimensions embedding in the model's space, a
+#'   `Seurat` object or a `SingleCellExperiment` (as for [PredictSamples()]).
+#' @param ... Passed to [PredictSamples()]: `sample`, and for objects
+#'   `reduction`.
+#' @return What [PredictSamples()] returns.
+#' @family MultiMIL
+#' @examples
+#' gbm <- multigrade_example("glioblastoma")
+#' emb <- stats::prcomp(t(as.matrix(gbm$logcounts)), rank. = 10)$x
+#' train <- gbm$obs$patient_id != "PW040"
+#' fit <- RunMultiMIL(emb[train, ], sample = gbm$obs$sample_id[train],
+#'     label = gbm$obs$condition[train], max_epochs = 20, seed = 1, verbose = FALSE)
+#' predict(fit, emb[!train, ], sample = gbm$obs$sample_id[!train])$samples
+#' @export
+predict.multimil_model <- function(object, newdata, ...) {
+    if (missing(newdata)) {
+        mg_abort(c("{.arg newdata} is missing: give the cells to predict.",
+            "i" = "The training samples' predictions are in {.code object$samples}."))
+    }
+    PredictSamples(newdata, object, ...)
+}
+
 check_mil_model <- function(model, call = rlang::caller_env()) {
     if (!inherits(model, "multimil_model")) {
         mg_abort("{.arg model} must be a {.cls multimil_model} from {.fn RunMultiMIL}.", class = "model", call = call)

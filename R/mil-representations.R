@@ -28,7 +28,9 @@ SampleRepresentations <- function(embedding, sample, attention = NULL,
     cells <- rownames(embedding)
     sample <- sample_factor(cell_vector(sample, cells))
     check_number(top_fraction, min = 1e-9, max = 1)
-    weights <- if (method == "mean") rep(1, length(cells)) else {
+    weights <- if (method == "mean") {
+        rep(1, length(cells))
+    } else {
         if (is.null(attention) || is.null(names(attention))) {
             mg_abort("{.arg attention} must be per-cell scores named by cell (e.g. {.code fit$attention}).")
         }

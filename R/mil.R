@@ -83,7 +83,8 @@ RunMultiMIL.matrix <- function(object, sample, label, task = c("classification",
     config <- mil_core_config(ncol(embedding), task, target, scoring, options)
     train_config <- mil_train_config(max_epochs, lr, options, mil_class_weights(class_weights, target, split$train),
         seed)
-    mg_inform(c("i" = "MultiMIL ({task}, {scoring}) on {length(cells)} cells in {nlevels(sample)} samples ({length(split$train)} for training), device {.val {device}}."),
+    n_train <- length(split$train)
+    mg_inform(c("i" = "MultiMIL ({task}, {scoring}) on {length(cells)} cells in {nlevels(sample)} samples ({n_train} for training), device {.val {device}}."),
         verbose)
     data <- list(embedding = unname(embedding), sample = as.integer(sample) - 1L, n_samples = nlevels(sample),
         target = target$values)
@@ -147,7 +148,9 @@ fit_mil <- function(config, train_config, data, split, device, n_threads, verbos
     history <- history_frame(run$history, mil_history_columns)
     seconds <- proc.time()[["elapsed"]] - started
     if (isTRUE(verbose) && nrow(history) > 0) {
-        mg_inform(c("v" = "Trained {nrow(history)} epoch{?s} in {format(round(seconds, 1))} s ({format(round(sum(history$cells_seen) / max(seconds, 1e-9)))} cells/s); final training loss {format(signif(utils::tail(history$train_loss, 1), 4))}."))
+        rate <- format(round(sum(history$cells_seen) / max(seconds, 1e-9)))
+        final <- format(signif(utils::tail(history$train_loss, 1), 4))
+        mg_inform(c("v" = "Trained {nrow(history)} epoch{?s} in {format(round(seconds, 1))} s ({rate} cells/s); final training loss {final}."))
     }
     list(weights = mg_mil_trainer_weights(session, restore_best = TRUE), history = history)
 }

@@ -82,9 +82,12 @@ print.multigrade_model <- function(x, ...) {
         sprintf("%s (%d features, %s)", nm, length(m$features), m$likelihood)
     }, character(1))
     cli::cli_text("{.cls multigrade_model}: {length(x$cells)} cells, latent dimension {x$config$latent_dim}")
+    covariates <- if (length(x$covariates$categorical)) paste(names(x$covariates$categorical), collapse = ", ") else "none"
+    if (!is.null(x$covariates$integrate_on)) covariates <- paste0(covariates, " (integrating on ", x$covariates$integrate_on, ")")
+    final <- format(signif(utils::tail(x$history$validation_reconstruction, 1), 5))
     cli::cli_bullets(c("*" = "Modalities: {paste(mods, collapse = '; ')}",
-        "*" = "Covariates: {if (length(x$covariates$categorical)) paste(names(x$covariates$categorical), collapse = ', ') else 'none'}{if (!is.null(x$covariates$integrate_on)) paste0(' (integrating on ', x$covariates$integrate_on, ')') else ''}",
-        "*" = "Trained {nrow(x$history)} epoch{?s} on {x$device}; final validation reconstruction {format(signif(utils::tail(x$history$validation_reconstruction, 1), 5))}"))
+        "*" = "Covariates: {covariates}",
+        "*" = "Trained {nrow(x$history)} epoch{?s} on {x$device}; final validation reconstruction {final}"))
     invisible(x)
 }
 

@@ -29,7 +29,9 @@
 #' @param embedding A cells x dimensions numeric matrix.
 #' @param labels Cell-type labels, one per cell.
 #' @param batch Batch labels, one per cell.
-#' @param k Neighbours of the kNN graph.
+#' @param n_neighbors Neighbours of the kNN graph (formerly `k`, which still
+#'   works with a deprecation warning).
+#' @param ... Unused.
 #' @param resolutions Leiden resolutions to search for the best NMI.
 #' @param seed Seed for Leiden (R's RNG state is restored afterwards).
 #' @return A one-row data frame with the metrics above.
@@ -39,16 +41,19 @@
 #' pca <- prcomp(t(as.matrix(cite$adt)), rank. = 10)$x
 #' ScoreIntegration(pca, cite$obs$cell_type, cite$obs$batch)
 #' @export
-ScoreIntegration <- function(embedding, labels, batch, k = 15L,
-                             resolutions = seq(0.1, 2, by = 0.1), seed = 0L) {
+ScoreIntegration <- function(embedding, labels, batch, n_neighbors = 15L,
+                             resolutions = seq(0.1, 2, by = 0.1), seed = 0L, ...) {
+    renamed <- renamed_argument(list(...), "k", "n_neighbors", n_neighbors)
+    n_neighbors <- renamed$value
+    check_dots_empty(renamed$dots)
     require_package("cluster")
     require_package("igraph")
     embedding <- check_embedding(embedding, need_names = FALSE)
     if (nrow(embedding) < 3) mg_abort("{.arg embedding} needs at least 3 cells.")
     labels <- check_cell_factor(labels, nrow(embedding), "labels")
     batch <- check_cell_factor(batch, nrow(embedding), "batch")
-    check_count(k)
-    graph <- knn_graph(embedding, min(as.integer(k), nrow(embedding) - 1L))
+    check_count(n_neighbors)
+    graph <- knn_graph(embedding, min(as.integer(n_neighbors), nrow(embedding) - 1L))
     clustering <- best_leiden(graph, labels, resolutions, seed)
     d <- stats::dist(embedding)
     bio <- c(nmi = clustering$nmi, ari = adjusted_rand_index(clustering$clusters, labels),
@@ -63,13 +68,6 @@ ScoreIntegration <- function(embedding, labels, batch, k = 15L,
     out$leiden_resolution <- clustering$resolution
     out$n_clusters <- length(unique(clustering$clusters))
     out
-}
-
-check_cell_factor <- function(x, n, arg, call = rlang::caller_env()) {
-    if (length(x) != n || anyNA(x)) {
-        mg_abort("{.arg {arg}} needs one non-missing value per cell ({n}); it has {length(x)}.", call = call)
-    }
-    droplevels(as.factor(x))
 }
 
 # The symmetrised (union) exact kNN graph, unweighted.
@@ -91,16 +89,6 @@ best_leiden <- function(graph, labels, resolutions, seed) {
         }
         best
     })
-}
-
-# Runs `code` with R's RNG seeded, then puts the caller's RNG state back.
-with_seed <- function(seed, code) {
-    had_seed <- exists(".Random.seed", envir = globalenv(), inherits = FALSE)
-    if (had_seed) old <- get(".Random.seed", envir = globalenv())
-    on.exit(if (had_seed) assign(".Random.seed", old, envir = globalenv()) else
-        rm(".Random.seed", envir = globalenv()), add = TRUE)
-    set.seed(seed)
-    code
 }
 
 normalized_mutual_information <- function(a, b) {

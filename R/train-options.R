@@ -163,19 +163,3 @@ default_threads <- function() {
     cores <- parallel::detectCores()
     if (is.na(cores)) 1L else as.integer(min(cores, 8L))
 }
-
-check_count <- function(x, min = 1, arg = rlang::caller_arg(x),
-                        call = rlang::caller_env()) {
-    if (!is.numeric(x) || length(x) != 1 || is.na(x) || x != round(x) || x < min) {
-        mg_abort("{.arg {arg}} must be a whole number >= {min}, not {.val {x}}.",
-            call = call)
-    }
-}
-
-check_number <- function(x, min = -Inf, max = Inf, arg = rlang::caller_arg(x),
-                         call = rlang::caller_env()) {
-    if (!is.numeric(x) || length(x) != 1 || !is.finite(x) || x < min || x > max) {
-        mg_abort("{.arg {arg}} must be a number in [{min}, {max}], not {.val {x}}.",
-            call = call)
-    }
-}

@@ -7,7 +7,7 @@
 #' product of experts with an explicit per-cell presence mask, so cells that
 #' lack a modality ("mosaic" data) are embedded from what they have.
 #'
-#' @param x A named list of feature x cell matrices (dense or `dgCMatrix`, cells
+#' @param object A named list of feature x cell matrices (dense or `dgCMatrix`, cells
 #'   in columns, same cells in the same order), a `Seurat` object or a
 #'   `SingleCellExperiment`.
 #' @param likelihoods Per-modality likelihood, named by modality: `"nb"`,
@@ -60,19 +60,19 @@
 #' model
 #' dim(model$embedding)
 #' @export
-RunMultigrade <- function(x, ...) {
+RunMultigrade <- function(object, ...) {
     UseMethod("RunMultigrade")
 }
 
 #' @export
-RunMultigrade.default <- function(x, ...) {
+RunMultigrade.default <- function(object, ...) {
     mg_abort(c("{.fn RunMultigrade} needs a named list of matrices, a Seurat object or a SingleCellExperiment.",
-        "x" = "{.arg x} is a {.cls {class(x)}}."))
+        "x" = "{.arg object} is a {.cls {class(object)}}."))
 }
 
 #' @rdname RunMultigrade
 #' @export
-RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on = NULL,
+RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integrate_on = NULL,
                                continuous = NULL, present = NULL, latent_dim = 30L,
                                max_epochs = NULL, batch_size = NULL, lr = 3e-3,
                                device = "auto", seed = NULL, verbose = TRUE,
@@ -81,7 +81,7 @@ RunMultigrade.list <- function(x, likelihoods = NULL, batch = NULL, integrate_on
     check_training_arguments(options, latent_dim, max_epochs, lr, batch_size)
     device <- resolve_device(device)
     seed <- draw_seed(seed)
-    data <- prepare_data(x, likelihoods = likelihoods, batch = batch, continuous = continuous,
+    data <- prepare_data(object, likelihoods = likelihoods, batch = batch, continuous = continuous,
         integrate_on = integrate_on, present = present, verbose = verbose)
     schedule <- training_schedule(length(data$cells), options$train_size, batch_size, max_epochs)
     model_config <- core_model_config(data, likelihoods, latent_dim, options)
@@ -105,7 +105,9 @@ fit_model <- function(data, model_config, train_config, device, n_threads, verbo
                       mil = NULL, epoch_runner = function(session) function() mg_trainer_epoch(session),
                       n_epochs = train_config$max_epochs, restore_best = TRUE, announce = TRUE) {
     n_threads <- training_threads(n_threads, train_config$batch_size)
-    mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}: up to {n_epochs} epoch{?s} of {train_config$batch_size}-cell minibatches, device {.val {device}}, {n_threads} thread{?s}."),
+    batch_size <- train_config$batch_size
+    mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}:",
+        " " = "up to {n_epochs} epoch{?s} of {batch_size}-cell minibatches, device {.val {device}}, {n_threads} thread{?s}."),
         verbose && announce)
     session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference, mil)
     on.exit(mg_trainer_close(session), add = TRUE)
@@ -189,7 +191,8 @@ warn_if_not_converged <- function(history, max_epochs, share = 0.02) {
     tail_gain <- mean(loss[(n - 2 * w + 1):(n - w)]) - last
     total_gain <- loss[1] - last
     if (!is.finite(tail_gain) || total_gain <= 0 || tail_gain <= share * total_gain) return(invisible(FALSE))
-    mg_warn(c("Training may not have converged: the loss was still falling in the last {w} of {n} epochs ({format(round(100 * tail_gain / total_gain, 1))}% of the run's improvement).",
+    percent <- format(round(100 * tail_gain / total_gain, 1))
+    mg_warn(c("Training may not have converged: the loss was still falling in the last {w} of {n} epochs ({percent}% of the run's improvement).",
         "i" = "Train longer, e.g. {.code max_epochs = {2 * n}}."), class = "warning_not_converged")
     invisible(TRUE)
 }
@@ -199,7 +202,8 @@ report_training <- function(history, seconds, verbose) {
     rate <- sum(history$cells_seen) / max(sum(history$seconds), 1e-9)
     best <- if (all(is.na(history$validation_reconstruction))) NA else
         history$epoch[which.min(history$validation_reconstruction)]
-    mg_inform(c("v" = "Trained {nrow(history)} epoch{?s} in {format(round(seconds, 1))} s ({format(round(rate))} cells/s){if (!is.na(best)) paste0('; best validation epoch ', best) else ''}."))
+    best_text <- if (is.na(best)) "" else paste0("; best validation epoch ", best)
+    mg_inform(c("v" = "Trained {nrow(history)} epoch{?s} in {format(round(seconds, 1))} s ({format(round(rate))} cells/s){best_text}."))
 }
 
 training_progress <- function(total, verbose, validation = "validation_reconstruction",

@@ -30,3 +30,14 @@ check_dots_empty <- function(dots, call = rlang::caller_env()) {
 }
 
 `%||%` <- function(x, y) if (is.null(x)) y else x
+
+# An argument renamed in the API's one vocabulary (n_neighbors, n_folds, options, ...): the old
+# name still works, given by name, with a warning that says the new one. `dots` are the
+# caller's ...; returns the value to use and the dots without the old name.
+renamed_argument <- function(dots, old, new, value, call = rlang::caller_env()) {
+    if (!old %in% names(dots)) return(list(value = value, dots = dots))
+    cli::cli_warn(c("{.arg {old}} is deprecated; use {.arg {new}} instead.",
+        "i" = "{.arg {old}} will be removed in a later version."),
+        class = c("mg_warning_deprecated", "mg_warning", "deprecatedWarning"), call = call)
+    list(value = dots[[old]], dots = dots[names(dots) != old])
+}

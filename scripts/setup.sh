@@ -9,6 +9,7 @@ packages=(
   r-cran-rcpp r-cran-rcppeigen r-cran-matrix r-cran-hdf5r r-cran-cli r-cran-rlang
   r-cran-testthat r-cran-seurat r-cran-seuratobject r-bioc-singlecellexperiment r-cran-uwot
   r-cran-igraph r-cran-cluster r-cran-randomforest r-cran-fnn r-cran-irlba
+  clang-format r-cran-lintr
 )
 missing=()
 for p in "${packages[@]}"; do

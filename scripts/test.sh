@@ -28,6 +28,12 @@ if cmake -S src/core -B build/core -DCMAKE_PREFIX_PATH="$torch_cmake" >build/cma
         cpp_failed=$((cpp_failed + 1))
       fi
     done
+    # C++ and R style (.clang-format, .lintr): one more test.
+    if bash scripts/check-style.sh; then
+      cpp_passed=$((cpp_passed + 1))
+    else
+      cpp_failed=$((cpp_failed + 1))
+    fi
     # The benchmark driver, built with the tests: one more test.
     if bash scripts/check-bench.sh build/core/bench_core; then
       cpp_passed=$((cpp_passed + 1))

@@ -35,7 +35,7 @@ bool is_count_likelihood(Likelihood lik);
 // The defaults below are the R package's (multigrade_options(), RunMultigrade()), so that the
 // C++ tests and bench/cpp train the model R users get. What R derives from the data has no
 // default here: the modality weights ("balanced"), log_input (count modalities), the
-// minibatch size and epochs (R/schedule.R), and integ_coef 0 without an integrate_on covariate.
+// minibatch size and epochs (R/train-schedule.R), and integ_coef 0 without an integrate_on covariate.
 struct ModalitySpec {
   std::string name;
   int64_t n_features = 0;

@@ -35,7 +35,9 @@ test_that("the nbmixture log-likelihood equals the background/foreground mixture
 
 test_that("product of experts matches its closed form, with the prior as an expert", {
     set.seed(3)
-    n <- 5; m <- 3; d <- 4
+    n <- 5
+    m <- 3
+    d <- 4
     mu <- array(rnorm(n * m * d), c(n, m, d))
     logvar <- array(rnorm(n * m * d, sd = 0.5), c(n, m, d))
     present <- rbind(c(1, 1, 1), c(1, 0, 1), c(1, 0, 0), c(0, 1, 1), c(0, 0, 0))

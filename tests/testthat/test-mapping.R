@@ -18,7 +18,10 @@ test_that("mapping trains only the new level's rows and leaves every reference w
             # R stores the core's row-major (rows x cols) tables as cols x rows arrays.
             grown <- c(grown, nm)
             expect_identical(new[, seq_len(ncol(old)), drop = FALSE], old, label = nm)
-            expect_true(any(new[, -seq_len(ncol(old))] != 0))
+            # The new row starts at the mean of the reference's rows; training moved it.
+            start <- rowMeans(old)
+            moved <- max(abs(new[, -seq_len(ncol(old))] - start))
+            expect_gt(moved, 1e-3, label = paste(nm, "new row's distance from its start"))
         }
     }
     # The batch embedding gained one row; the RNA dispersions one integrate_on group.
@@ -172,6 +175,17 @@ test_that("mapping and imputation reject bad input with clear errors", {
         batch = cite$obs$batch[q]), class = "mg_error_unknown_level")
     expect_error(ImputeModality(list(rna = cite$rna[, q]), mapped_query()$model, target = "rna",
         batch = cite$obs$batch[q], library_size = -1), "library_size", class = "mg_error_input")
+    # The former names k and k_anchor still work, with a warning naming the new ones.
+    expect_warning(old <- MapToReference(list(rna = cite$rna[, q]), model, batch = cite$obs$batch[q],
+        k_anchor = 0, max_epochs = 2, seed = 1, verbose = FALSE), "n_anchors", class = "mg_warning_deprecated")
+    new <- MapToReference(list(rna = cite$rna[, q]), model, batch = cite$obs$batch[q], n_anchors = 0,
+        max_epochs = 2, seed = 1, verbose = FALSE)
+    expect_identical(old$embedding, new$embedding)
+    expect_warning(MapToReference(list(rna = cite$rna[, q]), model, batch = cite$obs$batch[q], k = 5,
+        refdata = list(cell_type = cite$obs$cell_type[!q]), max_epochs = 2, seed = 1, verbose = FALSE),
+        "n_neighbors", class = "mg_warning_deprecated")
+    expect_error(MapToReference(list(rna = cite$rna[, q]), model, batch = cite$obs$batch[q], anchors = 0,
+        verbose = FALSE), "Unknown argument", class = "mg_error_input")
 })
 
 test_that("MapToReference and ImputeModality work on Seurat and SingleCellExperiment queries", {

@@ -58,6 +58,9 @@ test_that("MultiMIL predicts held-out samples of another donor and its attention
     fit <- RunMultiMIL(cohorts$train$embedding, sample = cohorts$train$sample, label = cohorts$train$label,
         max_epochs = 100, seed = 3, verbose = FALSE)
     out <- PredictSamples(cohorts$test$embedding, fit, sample = cohorts$test$sample)
+    # predict() is the same call with the model first.
+    expect_identical(predict(fit, cohorts$test$embedding, sample = cohorts$test$sample), out)
+    expect_error(predict(fit), "newdata")
     truth <- cohorts$test$label[match(out$samples$sample, cohorts$test$sample)]
     accuracy <- mean(as.character(out$samples$predicted) == truth)
     expect_gte(accuracy, 0.9)  # chance is 0.5
@@ -123,6 +126,9 @@ test_that("tiny samples are used and predicted, and unbalanced classes are weigh
     expect_true(all(is.finite(fit$attention)))
     expect_equal(sum(fit$attention[grep("^tiny1_", names(fit$attention))]), 1, tolerance = 1e-5)
     out <- PredictSamples(cohorts$test$embedding, fit, sample = cohorts$test$sample)
+    # predict() is the same call with the model first.
+    expect_identical(predict(fit, cohorts$test$embedding, sample = cohorts$test$sample), out)
+    expect_error(predict(fit), "newdata")
     truth <- cohorts$test$label[match(out$samples$sample, cohorts$test$sample)]
     # Balanced weights keep the minority class predictable on the other donor.
     expect_gte(mean(as.character(out$samples$predicted)[truth == "disease"] == "disease"), 0.8)
@@ -197,6 +203,13 @@ test_that("leave-one-patient-out on the glioblastoma cohort reports MultiMIL nex
     multimil <- cv$summary$accuracy[cv$summary$method == "multimil"]
     expect_gte(multimil, 0.8)  # chance 0.5; the mean-embedding baselines score 0.3-0.7
     expect_false(anyNA(cv$attention))
+    # n_folds, formerly k (still accepted, with a warning).
+    expect_warning(two <- CrossValidateMIL(emb, sample = gbm$obs$sample_id, label = gbm$obs$condition,
+        group = gbm$obs$patient_id, k = 2, baselines = FALSE, max_epochs = 2, seed = 1, verbose = FALSE),
+        "n_folds", class = "mg_warning_deprecated")
+    expect_equal(max(two$folds), 2)
+    expect_error(CrossValidateMIL(emb, sample = gbm$obs$sample_id, label = gbm$obs$condition,
+        group = gbm$obs$patient_id, n_folds = 9, verbose = FALSE), "only 5 groups")
 })
 
 test_that("MultiMIL models survive SaveMultigrade/LoadMultigrade and saveRDS", {
@@ -224,7 +237,7 @@ test_that("end-to-end MultiMIL trains the VAE and the MIL head together and pred
     held <- gbm$obs$patient_id == "PW040"
     fit <- RunMultiMIL(list(rna = gbm$counts[, !held]), sample = gbm$obs$sample_id[!held],
         label = gbm$obs$condition[!held], likelihoods = c(rna = "nb"), max_epochs = 40, seed = 2,
-        verbose = FALSE, options = multigrade_options(n_threads = 2L))
+        verbose = FALSE, vae_options = multigrade_options(n_threads = 2L))
     expect_s3_class(fit, "multimil_model")
     expect_s3_class(fit$vae, "multigrade_model")
     h <- fit$history
@@ -239,6 +252,23 @@ test_that("end-to-end MultiMIL trains the VAE and the MIL head together and pred
     expect_equal(as.character(out$samples$predicted), truth)
     # The head is trained on the VAE's latent space, not on a fixed embedding.
     expect_equal(fit$config$input_dim, fit$vae$config$latent_dim)
+    # options takes mil_options() as in every RunMultiMIL method; the former spelling (VAE
+    # settings in options, MIL settings in mil) still works, with a warning.
+    args <- list(list(rna = gbm$counts[, !held]), sample = gbm$obs$sample_id[!held],
+        label = gbm$obs$condition[!held], likelihoods = c(rna = "nb"), max_epochs = 1, seed = 2, verbose = FALSE)
+    deprecated <- character()
+    old <- withCallingHandlers(do.call(RunMultiMIL, c(args, list(options = multigrade_options(n_threads = 1L),
+        mil = mil_options(bag_size = 64L)))), mg_warning_deprecated = function(w) {
+        deprecated <<- c(deprecated, conditionMessage(w))
+        invokeRestart("muffleWarning")
+    })
+    expect_length(deprecated, 2)
+    expect_match(deprecated[1], "vae_options")
+    expect_match(deprecated[2], "mil.*deprecated")
+    new <- do.call(RunMultiMIL, c(args, list(options = mil_options(bag_size = 64L),
+        vae_options = multigrade_options(n_threads = 1L))))
+    expect_equal(old$samples, new$samples)
+    expect_equal(old$options$bag_size, 64L)
 })
 
 test_that("RunMultiMIL and PredictSamples work on Seurat objects and SingleCellExperiments", {

@@ -47,7 +47,7 @@ test_that("an RNA-only query from a new donor lands among the reference cells an
     labels <- as.character(s$cite$obs$cell_type)
     mapped <- MapToReference(query, model, batch = s$cite$obs$batch[s$query],
         refdata = list(cell_type = labels[s$ref]), seed = 5, verbose = FALSE)
-    raw <- MapToReference(query, model, batch = s$cite$obs$batch[s$query], k_anchor = 0, seed = 5, verbose = FALSE)
+    raw <- MapToReference(query, model, batch = s$cite$obs$batch[s$query], n_anchors = 0, seed = 5, verbose = FALSE)
     set <- rep(c("reference", "query"), c(sum(s$ref), sum(s$query)))
     mixing <- q$batch_mixing(rbind(model$embedding, mapped$embedding), set)
     raw_mixing <- q$batch_mixing(rbind(model$embedding, raw$embedding), set)

@@ -55,7 +55,7 @@ test_that("silhouettes, isolated labels and graph connectivity match direct comp
     x <- rbind(matrix(rnorm(40, 0), 20), matrix(rnorm(40, 5), 20), matrix(rnorm(20, c(0, 10)), 10, byrow = TRUE))
     labels <- rep(c("A", "B", "C"), c(20, 20, 10))
     batch <- c(rep(c("b1", "b2"), 20), rep("b1", 10))
-    scores <- ScoreIntegration(x, labels, batch, k = 5, resolutions = c(0.5, 1))
+    scores <- ScoreIntegration(x, labels, batch, n_neighbors = 5, resolutions = c(0.5, 1))
     expect_equal(scores$celltype_asw, mean((direct_silhouette(x, labels) + 1) / 2), tolerance = 1e-10)
     # C is the only label seen in one batch: its label-vs-rest silhouette.
     vs_rest <- direct_silhouette(x, ifelse(labels == "C", "C", "rest"))
@@ -65,14 +65,25 @@ test_that("silhouettes, isolated labels and graph connectivity match direct comp
         mean(1 - abs(direct_silhouette(x[i, ], batch[i])))
     }, 0)
     expect_equal(scores$batch_asw, mean(per_label), tolerance = 1e-10)
-    expect_equal(scores$overall, 0.4 * scores$batch_correction + 0.6 * scores$bio_conservation)
+    # scIB's aggregates from the directly computed metrics (and the clustering scores).
+    batch_direct <- mean(c(mean(per_label), scores$graph_connectivity))
+    bio_direct <- mean(c(scores$nmi, scores$ari, mean((direct_silhouette(x, labels) + 1) / 2),
+        mean((vs_rest[labels == "C"] + 1) / 2)))
+    expect_equal(scores$batch_correction, batch_direct, tolerance = 1e-10)
+    expect_equal(scores$bio_conservation, bio_direct, tolerance = 1e-10)
+    expect_equal(scores$overall, 0.4 * batch_direct + 0.6 * bio_direct, tolerance = 1e-10)
 
     # A label split into two far-apart halves: half its cells are in its largest component.
     split <- rbind(matrix(rnorm(20, 0, 0.1), 10), matrix(rnorm(20, 100, 0.1), 10), matrix(rnorm(20, 50, 0.1), 10))
-    conn <- ScoreIntegration(split, rep(c("A", "B"), c(20, 10)), rep(c("b1", "b2"), 15), k = 9,
+    conn <- ScoreIntegration(split, rep(c("A", "B"), c(20, 10)), rep(c("b1", "b2"), 15), n_neighbors = 9,
         resolutions = 1)
     expect_equal(conn$graph_connectivity, mean(c(0.5, 1)))
     expect_error(ScoreIntegration(x, labels[-1], batch), "one non-missing value per cell", class = "mg_error_input")
+    # The former name k still works, with a warning.
+    expect_warning(old <- ScoreIntegration(x, labels, batch, k = 5, resolutions = c(0.5, 1)), "n_neighbors",
+        class = "mg_warning_deprecated")
+    expect_equal(old, scores)
+    expect_error(ScoreIntegration(x, labels, batch, neighbours = 5), "Unknown argument", class = "mg_error_input")
     expect_error(ScoreIntegration(x[, 0], labels, batch), class = "mg_error_input")
 })
 

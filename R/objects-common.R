@@ -1,6 +1,6 @@
-# MapToReference and ImputeModality for Seurat and SingleCellExperiment objects: read the
-# modalities the model knows, call the list methods, write reductions, metadata and new
-# assays back.
+# What the Seurat and SingleCellExperiment adapters share: the documentation pages of the
+# object methods of mapping, imputation and MultiMIL, likelihoods and covariates from an
+# object, the reference behind a query, and MultiMIL's per-cell and per-sample columns.
 
 #' Map a Seurat or SingleCellExperiment query onto a multigrade reference
 #'
@@ -11,7 +11,7 @@
 #' extended model, and, with `refdata`, the metadata columns
 #' `predicted.<label>`, `predicted.<label>.score` and `mapping.score`.
 #'
-#' @param query A `Seurat` object or `SingleCellExperiment`.
+#' @param object The query: a `Seurat` object or `SingleCellExperiment`.
 #' @param model The reference: a `multigrade_model`, or the Seurat object or
 #'   SingleCellExperiment it was trained on (then `refdata` may name its
 #'   metadata columns).
@@ -44,46 +44,6 @@
 #' }
 #' @name MapToReference.Seurat
 NULL
-
-#' @rdname MapToReference.Seurat
-#' @export
-MapToReference.Seurat <- function(query, model, assays = NULL, layers = NULL, slots = NULL,
-                                  batch = NULL, continuous = NULL, refdata = NULL,
-                                  reduction.name = "ref.multigrade",
-                                  reduction.key = "refmultigrade_", verbose = TRUE, ...) {
-    require_package("SeuratObject")
-    reference <- resolve_reference(model, refdata)
-    model <- reference$model
-    assays <- known_assays(assays %||% SeuratObject::Assays(query), model, "assays")
-    mats <- seurat_modalities(query, assays, layers %||% slots, model_likelihoods(model))
-    covariates <- object_covariates(query[[]], batch, continuous)
-    result <- MapToReference(mats, model, batch = covariates$batch, continuous = covariates$continuous,
-        refdata = reference$refdata, verbose = verbose, ...)
-    query <- add_seurat_reduction(query, result$embedding, reduction.name, reduction.key, assays[[1]], result$model)
-    SeuratObject::AddMetaData(query, result$predictions)
-}
-
-#' @rdname MapToReference.Seurat
-#' @export
-MapToReference.SingleCellExperiment <- function(query, model, altexps = NULL, main_name = NULL,
-                                                assay.types = NULL, batch = NULL, continuous = NULL,
-                                                refdata = NULL, name = "REF.MULTIGRADE",
-                                                verbose = TRUE, ...) {
-    require_package("SingleCellExperiment")
-    reference <- resolve_reference(model, refdata)
-    model <- reference$model
-    experiments <- sce_experiments(query, main_name, altexps)
-    experiments <- experiments[known_assays(names(experiments), model, "experiments")]
-    mats <- sce_modalities(query, experiments, assay.types, model_likelihoods(model))
-    covariates <- object_covariates(as.data.frame(SummarizedExperiment::colData(query)), batch, continuous)
-    result <- MapToReference(mats, model, batch = covariates$batch, continuous = covariates$continuous,
-        refdata = reference$refdata, verbose = verbose, ...)
-    query <- add_sce_reduction(query, result$embedding, name, result$model)
-    for (col in names(result$predictions)) {
-        SummarizedExperiment::colData(query)[[col]] <- result$predictions[[col]]
-    }
-    query
-}
 
 #' Impute a modality into a Seurat object or SingleCellExperiment
 #'
@@ -118,51 +78,86 @@ MapToReference.SingleCellExperiment <- function(query, model, altexps = NULL, ma
 #' @name ImputeModality.Seurat
 NULL
 
-#' @rdname ImputeModality.Seurat
-#' @export
-ImputeModality.Seurat <- function(object, model = NULL, target, assays = NULL, layers = NULL,
-                                  batch = NULL, continuous = NULL, new.assay.name = NULL, ...) {
-    require_package("SeuratObject")
-    model <- model %||% stored_model(object, c("ref.multigrade", "multigrade"))
-    check_model(model)
-    target <- check_target(target, model)
-    inputs <- assays %||% setdiff(SeuratObject::Assays(object), target)
-    inputs <- known_assays(inputs, model, "assays")
-    mats <- seurat_modalities(object, inputs, layers, model_likelihoods(model))
-    covariates <- object_covariates(object[[]], batch, continuous)
-    imputed <- ImputeModality(mats, model, target, batch = covariates$batch,
-        continuous = covariates$continuous, ...)
-    new.assay.name <- new.assay.name %||% paste0("imputed.", target)
-    assay <- SeuratObject::CreateAssayObject(data = methods::as(unclass_matrix(imputed), "dgCMatrix"))
-    SeuratObject::Key(assay) <- paste0(tolower(gsub("[^[:alnum:]]", "", new.assay.name)), "_")
-    object[[new.assay.name]] <- assay
-    quantiles <- attr(imputed, "quantiles")
-    if (!is.null(quantiles)) {
-        SeuratObject::Misc(object, slot = paste0(new.assay.name, ".quantiles")) <- quantiles
-    }
-    object
+#' MultiMIL on Seurat objects and SingleCellExperiments
+#'
+#' Object methods of [RunMultiMIL()] and [PredictSamples()]. They read the
+#' embedding from a reduction (`Embeddings()` / `reducedDim()`) and the sample
+#' and label from metadata columns. With `reduction = NULL`, `RunMultiMIL()`
+#' trains end to end instead (see [RunMultiMIL.list()]): the VAE on the
+#' object's assays (altExps) together with the MIL head, and adds the VAE's
+#' latent space as a reduction named `reduction.name` (`name`). Both add
+#' per-cell columns:
+#' `mil.attention` (softmax over each sample's cells), `mil.attention.relative`
+#' (times the sample's cell count: 1 is average) and `mil.predicted` (the
+#' sample's predicted label). The model and the per-sample table are stored in
+#' the object (`SamplePredictions()` returns the table).
+#'
+#' @param object A `Seurat` object or a `SingleCellExperiment`.
+#' @param sample,label Metadata column names.
+#' @param reduction The embedding to learn from: a reduction name (Seurat; by
+#'   default `"multigrade"`) or a reducedDim name (SCE; `"MULTIGRADE"`);
+#'   `NULL` trains end to end. For
+#'   `PredictSamples()`, by default the model's reduction, or
+#'   `"ref.multigrade"` / `"REF.MULTIGRADE"` (a query mapped with
+#'   [MapToReference()]) when the object lacks it.
+#' @param model A `multimil_model`; by default the one `RunMultiMIL()` stored
+#'   in `object`.
+#' @param assays,layers,altexps,main_name,assay.types,likelihoods,batch,integrate_on,continuous
+#'   End-to-end training only: the modalities and covariates, as for
+#'   [RunMultigrade.Seurat()] and [RunMultigrade.SingleCellExperiment()].
+#' @param reduction.name,reduction.key,name End-to-end training only: where the
+#'   VAE's latent space goes.
+#' @param verbose Progress and messages.
+#' @param ... Passed to the matrix or list methods ([RunMultiMIL()] arguments).
+#' @return The object with the new columns and the stored results.
+#' @family MultiMIL
+#' @examples
+#' if (requireNamespace("SeuratObject", quietly = TRUE)) {
+#'     gbm <- multigrade_example("glioblastoma")
+#'     obj <- SeuratObject::CreateSeuratObject(gbm$counts, meta.data = gbm$obs)
+#'     pcs <- stats::prcomp(t(as.matrix(gbm$logcounts)), rank. = 10)$x
+#'     colnames(pcs) <- paste0("PC_", 1:10)
+#'     obj[["pca"]] <- SeuratObject::CreateDimReducObject(pcs, key = "PC_", assay = "RNA")
+#'     obj <- RunMultiMIL(obj, sample = "sample_id", label = "condition", reduction = "pca",
+#'         max_epochs = 10, seed = 1, verbose = FALSE)
+#'     head(obj[[c("sample_id", "mil.attention", "mil.predicted")]])
+#'     SamplePredictions(obj)
+#' }
+#' @name RunMultiMIL.Seurat
+NULL
+
+default_layer <- function(likelihood, count_layer, other_layer) {
+    if (likelihood %in% count_likelihoods) count_layer else other_layer
 }
 
-#' @rdname ImputeModality.Seurat
-#' @export
-ImputeModality.SingleCellExperiment <- function(object, model = NULL, target, altexps = NULL,
-                                                main_name = NULL, assay.types = NULL, batch = NULL,
-                                                continuous = NULL, name = NULL, ...) {
-    require_package("SingleCellExperiment")
-    model <- model %||% stored_model(object, c("REF.MULTIGRADE", "MULTIGRADE"))
-    check_model(model)
-    target <- check_target(target, model)
-    experiments <- sce_experiments(object, main_name, altexps)
-    inputs <- setdiff(names(experiments), if (is.null(altexps)) target)
-    experiments <- experiments[known_assays(inputs, model, "experiments")]
-    mats <- sce_modalities(object, experiments, assay.types, model_likelihoods(model))
-    covariates <- object_covariates(as.data.frame(SummarizedExperiment::colData(object)), batch, continuous)
-    imputed <- ImputeModality(mats, model, target, batch = covariates$batch,
-        continuous = covariates$continuous, ...)
-    values <- c(list(imputed = unclass_matrix(imputed)), attr(imputed, "quantiles"))
-    SingleCellExperiment::altExp(object, name %||% paste0("imputed.", target)) <-
-        SummarizedExperiment::SummarizedExperiment(values)
-    object
+resolve_object_likelihoods <- function(likelihoods, modalities, reader, verbose) {
+    if (!is.null(likelihoods)) {
+        likelihoods <- unlist(likelihoods)
+        if (is.null(names(likelihoods)) && length(likelihoods) == length(modalities)) {
+            names(likelihoods) <- modalities
+        }
+    }
+    out <- vapply(modalities, function(m) {
+        if (!is.null(likelihoods) && m %in% names(likelihoods)) return(tolower(likelihoods[[m]]))
+        guess_likelihood(m, reader(m))
+    }, character(1))
+    names(out) <- modalities
+    if (is.null(likelihoods)) {
+        mg_inform(c("i" = "Likelihoods: {paste(names(out), out, sep = ' = ', collapse = ', ')} (set {.arg likelihoods} to change)."),
+            verbose)
+    }
+    out
+}
+
+object_covariates <- function(meta, batch, continuous, call = rlang::caller_env()) {
+    wanted <- c(batch, continuous)
+    missing <- setdiff(wanted, names(meta))
+    if (length(missing) > 0) {
+        mg_abort(c("Metadata column{?s} {.val {missing}} not found.",
+            "i" = "Columns: {.val {names(meta)}}."), call = call)
+    }
+    list(batch = if (length(batch)) meta[, batch, drop = FALSE] else NULL,
+        continuous = if (length(continuous)) meta[, continuous, drop = FALSE] else NULL)
 }
 
 unclass_matrix <- function(m) {
@@ -219,4 +214,40 @@ known_assays <- function(candidates, model, what, call = rlang::caller_env()) {
 
 model_likelihoods <- function(model) {
     vapply(model$modalities, `[[`, "", "likelihood")
+}
+
+#' Per-sample MultiMIL predictions stored in an object
+#'
+#' @param object A `Seurat` object or `SingleCellExperiment` after
+#'   [RunMultiMIL()] or [PredictSamples()] (the latest call's table), or a
+#'   `multimil_model`.
+#' @return A data frame with one row per sample: `sample`, `n_cells`,
+#'   `predicted`, `prob.<class>` columns (and `label`, `set` after training).
+#' @family MultiMIL
+#' @export
+SamplePredictions <- function(object) {
+    out <- if (inherits(object, "multimil_model")) object$samples else if (inherits(object, "Seurat"))
+        object@misc$mil.samples else if (inherits(object, "SingleCellExperiment"))
+        S4Vectors::metadata(object)$mil.samples else
+        mg_abort("{.arg object} must be a Seurat object, a SingleCellExperiment or a {.cls multimil_model}.")
+    if (is.null(out)) mg_abort("{.arg object} has no MultiMIL predictions; run {.fn RunMultiMIL} or {.fn PredictSamples}.")
+    out
+}
+
+meta_column <- function(meta, column, call = rlang::caller_env()) {
+    if (!is.character(column) || length(column) != 1 || !column %in% names(meta)) {
+        mg_abort(c("Metadata column {.val {column}} not found.", "i" = "Columns: {.val {names(meta)}}."), call = call)
+    }
+    stats::setNames(meta[[column]], rownames(meta))
+}
+
+default_mil_reduction <- function(own, mapped, available) {
+    if (!is.null(own) && own %in% available) own else if (mapped %in% available) mapped else own %||% mapped
+}
+
+# Per-cell columns, matched by cell name; the sample's prediction repeated on its cells.
+mil_cell_columns <- function(cells, samples, attention, relative, sample_of_cell) {
+    predicted <- samples$predicted[match(as.character(sample_of_cell), samples$sample)]
+    data.frame(mil.attention = unname(attention[cells]), mil.attention.relative = unname(relative[cells]),
+        mil.predicted = predicted, row.names = cells)
 }
