@@ -1,6 +1,6 @@
 # Builds the plain lists the C++ glue reads (src/r_convert.cpp) from R-side objects.
 
-core_model_config <- function(data, likelihoods, latent_dim, options) {
+core_model_config <- function(data, latent_dim, options) {
     weights <- modality_coefficients(options$modality_weights, data$modalities)
     modalities <- lapply(names(data$modalities), function(nm) {
         m <- data$modalities[[nm]]

@@ -219,27 +219,28 @@ covariate_levels <- function(values) {
     if (is.factor(values)) levels(droplevels(values)) else sort(unique(as.character(values)))
 }
 
-# Builds the mg_data structure. With `model`, features and covariate levels follow it.
+# Builds the mg_data structure. With `schema` (R/schema.R), features, likelihoods and covariate
+# levels follow it.
 # `extend_levels` (query mapping) appends covariate levels the model does not know after
 # its own; `missing_features = "pad"` lets a query lack some of the model's features.
 prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
-                         integrate_on = NULL, present = NULL, model = NULL,
+                         integrate_on = NULL, present = NULL, schema = NULL,
                          extend_levels = FALSE, missing_features = c("error", "pad"),
                          verbose = TRUE, call = rlang::caller_env()) {
     missing_features <- match.arg(missing_features)
     check_modality_list(x, call)
     mats <- Map(as_modality_matrix, x, names(x), MoreArgs = list(call = call))
     absent <- character()
-    if (!is.null(model)) {
-        mats <- align_to_model(mats, model, missing_features, call)
+    if (!is.null(schema)) {
+        mats <- align_to_schema(mats, schema, missing_features, call)
         absent <- attr(mats, "absent")
     }
     cells <- resolve_cells(mats, NULL, call)
     pres <- resolve_presence(mats, present, cells, call, absent)
-    if (is.null(model)) {
+    if (is.null(schema)) {
         likelihoods <- resolve_likelihoods(likelihoods, mats, verbose, call)
     } else {
-        likelihoods <- vapply(model$modalities, `[[`, "", "likelihood")
+        likelihoods <- schema_likelihoods(schema)
         pres <- pres[, names(mats), drop = FALSE]
     }
 
@@ -259,22 +260,22 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
 
     batch <- as_covariate_frame(batch, cells, "batch", call)
     continuous <- as_covariate_frame(continuous, cells, "continuous", call)
-    levels <- if (is.null(model)) lapply(batch, covariate_levels) else model$covariates$categorical
-    if (!is.null(model)) batch <- match_covariates(batch, names(levels), "batch", call)
+    levels <- if (is.null(schema)) lapply(batch, covariate_levels) else schema$categorical
+    if (!is.null(schema)) batch <- match_covariates(batch, names(levels), "batch", call)
     if (extend_levels) {
         levels <- Map(function(known, values) c(known, setdiff(covariate_levels(values), known)),
             levels, batch[names(levels)])
     }
     codes <- Map(encode_levels, batch[names(levels)], levels, names(levels), MoreArgs = list(call = call))
-    cont_names <- if (is.null(model)) names(continuous) else model$covariates$continuous
-    if (!is.null(model)) continuous <- match_covariates(continuous, cont_names, "continuous", call)
+    cont_names <- if (is.null(schema)) names(continuous) else schema$continuous
+    if (!is.null(schema)) continuous <- match_covariates(continuous, cont_names, "continuous", call)
     for (nm in cont_names) {
         if (!is.numeric(continuous[[nm]]) || any(!is.finite(continuous[[nm]]))) {
             mg_abort("Continuous covariate {.val {nm}} must be finite numbers.", call = call)
         }
     }
 
-    integrate_on <- if (is.null(model)) resolve_integrate_on(integrate_on, names(levels), call) else model$covariates$integrate_on
+    integrate_on <- if (is.null(schema)) resolve_integrate_on(integrate_on, names(levels), call) else schema$integrate_on
     group <- if (is.null(integrate_on)) NULL else codes[[integrate_on]]
     structure(list(cells = cells, modalities = modalities, categorical = codes,
         levels = levels, continuous = lapply(continuous[cont_names], as.double),
@@ -284,8 +285,8 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
 # With newdata: modalities and features matched to the trained model by name. Features
 # the new data lacks are an error, or with `missing_features = "pad"` zero rows (with a
 # warning that says how many; more than half missing is still an error).
-align_to_model <- function(mats, model, missing_features, call) {
-    known <- names(model$modalities)
+align_to_schema <- function(mats, schema, missing_features, call) {
+    known <- names(schema$modalities)
     unknown <- setdiff(names(mats), known)
     if (length(unknown) > 0) {
         mg_abort(c("The model has no modality {.val {unknown}}.", "i" = "It knows {.val {known}}."), call = call)
@@ -293,7 +294,7 @@ align_to_model <- function(mats, model, missing_features, call) {
     n_cells <- ncol(mats[[1]])
     cells <- colnames(mats[[1]])
     out <- lapply(known, function(nm) {
-        features <- model$modalities[[nm]]$features
+        features <- schema$modalities[[nm]]$features
         m <- mats[[nm]]
         if (is.null(m)) {
             # A modality the new data lacks: absent for every cell.

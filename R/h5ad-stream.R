@@ -55,10 +55,11 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
     first <- read_chunk_mats(source, chunks[[1]])
     probe <- prepare_data(first, likelihoods = likelihoods, batch = chunk_rows(covariates$batch, chunks[[1]]),
         continuous = chunk_rows(covariates$continuous, chunks[[1]]), integrate_on = integrate_on, verbose = verbose)
-    skeleton <- stream_skeleton(probe, covariates$batch)
+    # The first chunk's modalities with the levels of the whole obs table: every chunk is coded alike.
+    schema <- data_schema(probe, categorical = lapply(covariates$batch %||% list(), covariate_levels))
     chunk_data <- function(range, mats = read_chunk_mats(source, range)) {
         prepare_data(mats, batch = chunk_rows(covariates$batch, range),
-            continuous = chunk_rows(covariates$continuous, range), model = skeleton, verbose = FALSE)
+            continuous = chunk_rows(covariates$continuous, range), schema = schema, verbose = FALSE)
     }
     data <- chunk_data(chunks[[1]], first)
     rm(first, probe)
@@ -66,7 +67,7 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
     options$early_stopping <- FALSE
     n_chunks <- length(chunks)
     options$n_epochs_kl_warmup <- n_chunks * (options$n_epochs_kl_warmup %||% max(max_epochs %/% 3L, 1L))
-    model_config <- core_model_config(data, skeleton$likelihoods, latent_dim, options)
+    model_config <- core_model_config(data, latent_dim, options)
     train_config <- core_train_config(data, max_epochs * n_chunks, batch_size, lr, seed, options)
     fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose,
         epoch_runner = chunk_epochs(chunks, chunk_data), n_epochs = max_epochs, restore_best = FALSE,
@@ -112,16 +113,6 @@ combine_passes <- function(passes) {
     out$non_finite <- any(vapply(passes, function(p) isTRUE(p$non_finite), logical(1)))
     out$interrupted <- any(vapply(passes, function(p) isTRUE(p$interrupted), logical(1)))
     out
-}
-
-# What prepare_data() needs of a model to code every chunk alike: features, likelihoods,
-# the levels of the whole obs table, the continuous covariates and integrate_on.
-stream_skeleton <- function(probe, batch) {
-    levels <- lapply(batch %||% list(), covariate_levels)
-    list(modalities = lapply(probe$modalities, function(m) list(features = m$features, likelihood = m$likelihood)),
-        likelihoods = vapply(probe$modalities, `[[`, "", "likelihood"),
-        covariates = list(categorical = levels, continuous = names(probe$continuous),
-            integrate_on = probe$integrate_on))
 }
 
 chunk_ranges <- function(n, size) {

@@ -97,7 +97,7 @@ ImputeModality.list <- function(object, model, target, batch = NULL, continuous 
     device <- resolve_device(device %||% model$device)
     seed <- draw_seed(seed)
     data <- prepare_data(object, batch = batch, continuous = continuous, present = present,
-        model = model, verbose = FALSE)
+        schema = model_schema(model), verbose = FALSE)
     library <- imputation_library(library_size, data, model, target)
     decode_codes <- decoding_codes(decode_batch, model, length(data$cells))
     n_threads <- model$options$n_threads %||% default_threads()

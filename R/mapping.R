@@ -100,7 +100,7 @@ MapToReference.list <- function(object, model, batch = NULL, continuous = NULL, 
     seed <- draw_seed(seed)
     refdata <- check_refdata(refdata, model)
     data <- prepare_data(object, batch = batch, continuous = continuous, present = present,
-        model = model, extend_levels = TRUE, missing_features = "pad", verbose = verbose)
+        schema = model_schema(model), extend_levels = TRUE, missing_features = "pad", verbose = verbose)
     extended <- extend_model(model, data, max_epochs, batch_size, lr, seed, options, device, verbose)
     own <- predict(extended, data = data)
     anchored <- anchor_to_reference(own, presence_matrix(data), model, n_anchors)

@@ -61,7 +61,7 @@ RunMultiMIL.list <- function(object, sample, label, task = c("classification", "
     labels <- sample_labels(cell_vector(label, data$cells), sample)
     target <- mil_target(labels, task, levels)
     split <- split_samples(nlevels(sample), train_size, seed)
-    model_config <- core_model_config(data, likelihoods, latent_dim, options)
+    model_config <- core_model_config(data, latent_dim, options)
     train_config <- core_train_config(data, max_epochs, mil$bag_size * mil$bags_per_step, lr, seed, options)
     mil_config <- mil_core_config(latent_dim, task, target, scoring, mil)
     mil_train <- mil_train_config(max_epochs, lr, mil, mil_class_weights(class_weights, target, split$train), seed)

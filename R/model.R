@@ -7,11 +7,13 @@ new_multigrade_model <- function(data, model_config, train_config, fit, options,
             library_median = library_median(m))
     })
     info <- mg_runtime_info()
+    # The schema (R/schema.R) is kept as modalities and covariates: the saved format.
+    schema <- data_schema(data)
     structure(list(
         config = model_config, train_config = train_config, options = unclass(options),
         modalities = modalities,
-        covariates = list(categorical = data$levels, continuous = names(data$continuous),
-            integrate_on = data$integrate_on),
+        covariates = list(categorical = schema$categorical, continuous = schema$continuous,
+            integrate_on = schema$integrate_on),
         weights = fit$weights, history = fit$history,
         cells = data$cells, validation_cells = data$cells[fit$validation_cells],
         embedding = NULL, seed = seed, device = device,
@@ -65,7 +67,7 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
             mg_abort(c("The model holds no training data; give {.arg newdata}."))
         }
         data <- prepare_data(newdata, batch = batch, continuous = continuous,
-            present = present, model = object, verbose = FALSE)
+            present = present, schema = model_schema(object), verbose = FALSE)
     }
     device <- resolve_device(device %||% object$device)
     n_threads <- n_threads %||% object$options$n_threads %||% default_threads()

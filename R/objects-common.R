@@ -212,9 +212,7 @@ known_assays <- function(candidates, model, what, call = rlang::caller_env()) {
     known
 }
 
-model_likelihoods <- function(model) {
-    vapply(model$modalities, `[[`, "", "likelihood")
-}
+model_likelihoods <- function(model) schema_likelihoods(model_schema(model))
 
 #' Per-sample MultiMIL predictions stored in an object
 #'

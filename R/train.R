@@ -84,7 +84,7 @@ RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integra
     data <- prepare_data(object, likelihoods = likelihoods, batch = batch, continuous = continuous,
         integrate_on = integrate_on, present = present, verbose = verbose)
     schedule <- training_schedule(length(data$cells), options$train_size, batch_size, max_epochs)
-    model_config <- core_model_config(data, likelihoods, latent_dim, options)
+    model_config <- core_model_config(data, latent_dim, options)
     train_config <- core_train_config(data, schedule$max_epochs, schedule$batch_size, lr, seed, options)
     fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose)
     if (!fit$interrupted) warn_if_not_converged(fit$history, train_config$max_epochs)
