@@ -100,8 +100,8 @@ ImputeModality.list <- function(object, model, target, batch = NULL, continuous 
         schema = model_schema(model), verbose = FALSE)
     library <- imputation_library(library_size, data, model, target)
     decode_codes <- decoding_codes(decode_batch, model, length(data$cells))
-    n_threads <- model$options$n_threads %||% default_threads()
-    out <- mg_impute(model$config, model$weights, core_data(data), device, as.integer(n_threads),
+    n_threads <- resolve_threads(model$options$n_threads)
+    out <- mg_impute(model$config, model$weights, core_data(data), device, n_threads,
         match(target, names(model$modalities)), library, as.integer(n_samples), as.double(probs), seed,
         decode_codes, value == "foreground_probability")
     names_of <- list(model$modalities[[target]]$features, data$cells)

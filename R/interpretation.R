@@ -43,7 +43,7 @@ LatentFeatureAssociations <- function(model, modalities = NULL, n_steps = 11L, r
     check_number(range, min = 0)
     if (range == 0) mg_abort("{.arg range} must be positive.")
     device <- resolve_device(device %||% model$device)
-    n_threads <- as.integer(model$options$n_threads %||% default_threads())
+    n_threads <- resolve_threads(model$options$n_threads)
     steps <- seq(-range, range, length.out = n_steps)
     points <- traversal_points(model$embedding, steps)
     covariates <- traversal_covariates(model, batch, nrow(points))

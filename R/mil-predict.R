@@ -44,7 +44,7 @@ PredictSamples.matrix <- function(object, model, sample, ...) {
     embedding <- check_embedding(object, arg = "object")
     check_embedding_dims(embedding, model)
     sample <- sample_factor(cell_vector(sample, rownames(embedding)))
-    mil_predictions(model, embedding, sample, model$options$n_threads %||% 1L)
+    mil_predictions(model, embedding, sample, resolve_threads(model$options$n_threads))
 }
 
 #' @rdname PredictSamples

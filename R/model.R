@@ -70,8 +70,8 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
             present = present, schema = model_schema(object), verbose = FALSE)
     }
     device <- resolve_device(device %||% object$device)
-    n_threads <- n_threads %||% object$options$n_threads %||% default_threads()
-    out <- mg_encode(object$config, object$weights, core_data(data), device, as.integer(n_threads))
+    n_threads <- resolve_threads(n_threads %||% object$options$n_threads)
+    out <- mg_encode(object$config, object$weights, core_data(data), device, n_threads)
     value <- if (type == "latent") out$mean else out$logvar
     dimnames(value) <- list(data$cells, paste0("multigrade_", seq_len(ncol(value))))
     value

@@ -8,4 +8,7 @@
 #' @keywords internal
 #' @useDynLib multigrade, .registration = TRUE
 #' @importFrom Rcpp evalCpp
+#' @importFrom stats predict
+#' @importFrom methods as
+#' @importFrom rlang caller_env
 "_PACKAGE"

@@ -82,12 +82,14 @@ seurat_modalities <- function(x, assays, layers, likelihoods) {
 seurat_matrix <- function(x, assay, layer, cells = colnames(x)) {
     obj <- x[[assay]]
     if (inherits(obj, "StdAssay")) {
-        found <- SeuratObject::Layers(obj, search = layer)
+        layers_of <- seurat5_function("Layers")
+        found <- layers_of(obj, search = layer)
         if (length(found) == 0) {
             mg_abort(c("Assay {.val {assay}} has no layer {.val {layer}}.",
-                "i" = "Layers: {.val {SeuratObject::Layers(obj)}}; choose with {.arg layers}."))
+                "i" = "Layers: {.val {layers_of(obj)}}; choose with {.arg layers}."))
         }
-        parts <- lapply(found, function(l) SeuratObject::LayerData(obj, layer = l))
+        layer_data <- seurat5_function("LayerData")
+        parts <- lapply(found, function(l) layer_data(obj, layer = l))
         m <- if (length(parts) == 1) parts[[1]] else do.call(cbind, parts)
     } else {
         m <- if (utils::packageVersion("SeuratObject") >= "5.0.0") {
@@ -204,3 +206,7 @@ write_mil_seurat <- function(object, samples, attention, relative, sample_of_cel
     object@misc$mil.samples <- samples
     SeuratObject::AddMetaData(object, mil_cell_columns(colnames(object), samples, attention, relative, sample_of_cell))
 }
+
+# A function only SeuratObject 5 exports (its assays are StdAssay objects), looked up when
+# used, so that the package installs, checks and runs against SeuratObject 4 as well.
+seurat5_function <- function(name) getExportedValue("SeuratObject", name)

@@ -11,7 +11,7 @@
 multigrade_torch_info <- function() {
     info <- mg_runtime_info()
     list(libtorch_version = info$torch_version,
-        threads = as.integer(getOption("multigrade.n_threads") %||% default_threads()),
+        threads = resolve_threads(),
         cuda_available = info$cuda_available,
         cuda_device_count = info$cuda_device_count,
         compiled_with_cuda = info$compiled_with_cuda,

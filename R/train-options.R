@@ -125,7 +125,6 @@ multigrade_options <- function(n_layers_encoder = 1L, n_hidden_encoder = 128L,
          any(!is.finite(modality_weights)) || any(modality_weights < 0))) {
         mg_abort("{.arg modality_weights} must be {.val balanced}, {.code NULL} or a named vector of non-negative numbers.")
     }
-    n_threads <- n_threads %||% getOption("multigrade.n_threads")
     if (!is.null(n_threads)) check_count(n_threads)
     structure(list(n_layers_encoder = as.integer(n_layers_encoder),
         n_hidden_encoder = as.integer(n_hidden_encoder),
@@ -157,9 +156,4 @@ print.multigrade_options <- function(x, ...) {
     }, character(1))
     cli::cli_dl(stats::setNames(as.list(shown), names(x)))
     invisible(x)
-}
-
-default_threads <- function() {
-    cores <- parallel::detectCores()
-    if (is.na(cores)) 1L else as.integer(min(cores, 8L))
 }

@@ -27,11 +27,19 @@ training_schedule <- function(n_cells, train_size, batch_size = NULL, max_epochs
         max_epochs = as.integer(max_epochs %||% auto_max_epochs(n_train, batch_size)))
 }
 
-# CPU threads: the caller's, else one for minibatches of up to 64 cells (their matrix
-# products are too small to gain from more: measured faster on one thread on the benchmark
-# machine) and otherwise the option `multigrade.n_threads` or the cores, at most 8.
-training_threads <- function(n_threads, batch_size) {
+# CPU threads, the one place that decides them for training and inference: the caller's
+# (the function's or the model's options' n_threads), else the option `multigrade.n_threads`,
+# else, when training on minibatches of up to 64 cells, one (their matrix products are too
+# small to gain from more: measured faster on one thread on the benchmark machine), else the
+# cores, at most 8.
+resolve_threads <- function(n_threads = NULL, batch_size = NULL) {
+    n_threads <- n_threads %||% getOption("multigrade.n_threads")
     if (!is.null(n_threads)) return(as.integer(n_threads))
-    if (batch_size <= 64) return(1L)
-    as.integer(getOption("multigrade.n_threads") %||% default_threads())
+    if (!is.null(batch_size) && batch_size <= 64) return(1L)
+    default_threads()
+}
+
+default_threads <- function() {
+    cores <- parallel::detectCores()
+    if (is.na(cores)) 1L else as.integer(min(cores, 8L))
 }

@@ -104,7 +104,7 @@ RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integra
 fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL,
                       mil = NULL, epoch_runner = function(session) function() mg_trainer_epoch(session),
                       n_epochs = train_config$max_epochs, restore_best = TRUE, announce = TRUE) {
-    n_threads <- training_threads(n_threads, train_config$batch_size)
+    n_threads <- resolve_threads(n_threads, train_config$batch_size)
     batch_size <- train_config$batch_size
     mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}:",
         " " = "up to {n_epochs} epoch{?s} of {batch_size}-cell minibatches, device {.val {device}}, {n_threads} thread{?s}."),

@@ -200,8 +200,15 @@ test_that("training that ends before it converged says so; the defaults follow t
         list(batch_size = 100L, max_epochs = 7L))
     expect_identical(multigrade:::auto_max_epochs(1e7, 256L), 10L)
     expect_identical(multigrade:::auto_max_epochs(30, 32L), 200L)
-    expect_identical(multigrade:::training_threads(NULL, 32L), 1L)
-    expect_identical(multigrade:::training_threads(3L, 32L), 3L)
+    saved <- options(multigrade.n_threads = NULL)
+    expect_identical(multigrade:::resolve_threads(NULL, 32L), 1L)
+    expect_identical(multigrade:::resolve_threads(3L, 32L), 3L)
+    expect_identical(multigrade:::resolve_threads(NULL, 256L), multigrade:::default_threads())
+    # The option comes before the small-minibatch rule, as multigrade_options() documents.
+    options(multigrade.n_threads = 2L)
+    expect_identical(multigrade:::resolve_threads(NULL, 32L), 2L)
+    expect_identical(multigrade:::resolve_threads(), 2L)
+    options(saved)
     # Balanced modality weights: each modality counts as much as the largest in total.
     mods <- list(rna = list(features = character(1000)), adt = list(features = character(125)))
     expect_equal(multigrade:::modality_coefficients("balanced", mods), list(rna = 1, adt = 8))
