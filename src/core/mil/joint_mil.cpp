@@ -52,10 +52,7 @@ at::Tensor JointMil::loss(const at::Tensor& z, size_t k) {
   return weighted_bag_loss(net_, net_.forward(z, batch.bag, batch.n_bags, /*train=*/true).output, batch);
 }
 
-void JointMil::reset_optimizer(double lr_factor) {
-  optimizer_->reset_state();
-  optimizer_->set_lr(optimizer_->lr() * lr_factor);
-}
+void JointMil::reset_optimizer(double lr_factor) { optimizer_->restart(lr_factor); }
 
 AuxiliaryHeadFactory joint_mil_head(const MilSetup& setup) {
   return [setup](const AuxiliaryHeadContext& context) -> std::unique_ptr<AuxiliaryHead> {

@@ -123,8 +123,7 @@ struct MilTrainer::Impl {
     stats.improved = verdict.improved;
     if (verdict.rolled_back) {
       stats.non_finite = true;
-      optimizer->reset_state();
-      optimizer->set_lr(optimizer->lr() * 0.5);
+      optimizer->restart(0.5);
     }
   }
 };

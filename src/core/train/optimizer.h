@@ -26,6 +26,11 @@ class FlatAdamW {
   void restrict_to(std::vector<std::pair<int64_t, int64_t>> ranges);
   void reset_state();  // forget the moments (after a rollback)
   void set_lr(double lr) { settings_.lr = lr; }
+  // After a rollback to earlier weights: forget the moments and scale the step size.
+  void restart(double lr_factor) {
+    reset_state();
+    set_lr(lr() * lr_factor);
+  }
   double lr() const { return settings_.lr; }
 
  private:

@@ -209,8 +209,7 @@ struct Trainer::Impl {
     if (verdict.rolled_back) {
       // Back at the last finite weights: forget the moments and halve the step size.
       stats.non_finite = true;
-      optimizer->reset_state();
-      optimizer->set_lr(optimizer->lr() * 0.5);
+      optimizer->restart(0.5);
       if (head) head->reset_optimizer(0.5);
     }
   }
