@@ -1,5 +1,7 @@
 // C++ tests of the core alone (no R): formulas against direct computations, the flat
 // parameter plumbing, and a short training run on simulated counts that must learn.
+#include <ATen/ATen.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include "mil_api.h"
 #include "model/formulas.h"
 #include "testing/kernel_comparisons.h"
+#include "train/early_stopping.h"
 
 void test_resident_data();  // test_resident_data.cpp
 
@@ -328,6 +331,43 @@ void test_training_learns() {
   test_query_mapping(mc, trainer.weights(), in);
 }
 
+// The end-of-epoch rules shared by the VAE's and MIL's trainers: the best weights are kept
+// while the monitor improves, patience ends training, a non-finite loss rolls back to the last
+// finite weights, three rollbacks end training, and so does the last epoch.
+void test_early_stopping() {
+  at::Tensor w = at::zeros({3});
+  multigrade::EarlyStopping stopping({w}, /*max_epochs=*/20, /*patience=*/2, /*early_stopping=*/true);
+  w.fill_(1);
+  check(stopping.finish_epoch(10, 5, true).improved, "a first finite epoch improves");
+  w.fill_(2);
+  check(stopping.finish_epoch(9, 4, true).improved, "a lower monitor improves");
+  w.fill_(3);
+  const auto worse = stopping.finish_epoch(8, 6, true);
+  check(!worse.improved && !stopping.finished(), "one epoch without improvement is within patience");
+  w.fill_(4);
+  const auto nan = stopping.finish_epoch(std::nan(""), 6, true);
+  check(nan.rolled_back && w[0].item<float>() == 3, "a non-finite loss rolls back to the last finite weights");
+  w.fill_(5);
+  stopping.finish_epoch(8, 7, true);
+  check(stopping.finished(), "patience epochs without improvement end training");
+  stopping.restore_best();
+  check(w[0].item<float>() == 2, "restore_best gives the weights of the best monitored epoch");
+  check(stopping.epochs_done() == 5, "every finished epoch counts, rolled back ones too");
+
+  at::Tensor v = at::zeros({2});
+  multigrade::EarlyStopping unstable({v}, 20, 10, true);
+  for (int k = 0; k < 3; ++k) unstable.finish_epoch(std::nan(""), 1, false);
+  check(unstable.finished(), "three rollbacks end training");
+  multigrade::EarlyStopping no_validation({v}, 2, 1, true);
+  v.fill_(1);
+  no_validation.finish_epoch(5, 5, false);
+  v.fill_(2);
+  check(no_validation.finish_epoch(6, 6, false).improved, "without validation the last weights are the best");
+  check(no_validation.finished(), "the last epoch ends training");
+  multigrade::EarlyStopping none({v}, 0, 1, true);
+  check(none.finished(), "zero epochs: finished before starting");
+}
+
 }  // namespace
 
 // MIL on a planted signal: in "disease" samples a fifth of the cells come from a shifted
@@ -402,6 +442,7 @@ int main() {
   test_posterior_consistency();
   test_mmd();
   test_fused_kernels();
+  test_early_stopping();
   test_training_learns();
   test_mil();
   test_resident_data();
