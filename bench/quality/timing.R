@@ -36,4 +36,4 @@ all <- do.call(rbind, rows)
 cat("\nmedian over", repeats, "repeats:\n")
 print(round(vapply(all[-1], stats::median, numeric(1)), 3))
 cat(sprintf("cores %d, threads used by multigrade %d, LibTorch %s\n", parallel::detectCores(),
-    multigrade:::training_threads(NULL, model$train_config$batch_size), multigrade_torch_info()$torch_version))
+    multigrade:::resolve_threads(NULL, model$train_config$batch_size), multigrade_torch_info()$torch_version))
