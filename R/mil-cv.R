@@ -72,13 +72,18 @@ CrossValidateMIL.matrix <- function(object, sample, label, group = NULL, cell_ty
     features <- sample_features(embedding, sample, if (is.null(cell_type)) NULL else cell_vector(cell_type, cells))
     predictions <- list()
     attention <- stats::setNames(rep(NA_real_, length(cells)), cells)
+    # RunMultiMIL on the cells outside a fold, with the caller's other arguments: do.call puts
+    # only these, not the embedding, into the call, and the formals after ... match only by
+    # their full names, never a caller's argument.
+    fit_without <- function(..., train_cells, fold_seed) {
+        RunMultiMIL(embedding[train_cells, , drop = FALSE], sample = as.character(sample)[train_cells],
+            label = label[train_cells], task = task, levels = levels, seed = fold_seed, verbose = FALSE, ...)
+    }
     for (f in sort(unique(folds))) {
         mg_inform(c("i" = "Fold {f} of {max(folds)}: holding out {.val {names(groups)[folds == f]}}."), verbose)
         test_samples <- names(groups)[folds == f]
         train_cells <- !as.character(sample) %in% test_samples
-        fit <- do.call(RunMultiMIL, c(list(embedding[train_cells, , drop = FALSE],
-            sample = as.character(sample)[train_cells], label = label[train_cells], task = task, levels = levels,
-            seed = seed + f, verbose = FALSE), mil_arguments))
+        fit <- do.call(fit_without, c(mil_arguments, list(train_cells = train_cells, fold_seed = seed + f)))
         held <- PredictSamples(embedding[!train_cells, , drop = FALSE], fit,
             sample = as.character(sample)[!train_cells])
         attention[names(held$attention)] <- held$attention

@@ -84,17 +84,19 @@ RunMultiMIL.list <- function(object, sample, label, task = c("classification", "
 # `options`) of an end-to-end run; the former spellings still work, with a warning.
 end_to_end_settings <- function(options, vae_options, mil, call = rlang::caller_env()) {
     if (inherits(options, "multigrade_options")) {
-        cli::cli_warn(c("{.arg options} of {.fn RunMultiMIL} takes {.fn mil_options} now; the VAE's settings go to {.arg vae_options}.",
-            "i" = "Read as {.code vae_options}; this will be an error in a later version."),
-            class = c("mg_warning_deprecated", "mg_warning", "deprecatedWarning"), call = call)
+        mg_deprecated(c("{.arg options} of {.fn RunMultiMIL} takes {.fn mil_options} now; the VAE's settings go to {.arg vae_options}.",
+            "i" = "Read as {.code vae_options}; this will be an error in a later version."), call = call)
         vae_options <- options
         options <- mil_options()
     }
     # `mil` is a formal, not read from ..., because a name there would partially match mil_coef.
-    renamed <- renamed_argument(list(mil = mil)[!is.null(mil)], "mil", "options", options, call = call)
-    if (!inherits(renamed$value, "multimil_options")) mg_abort("{.arg options} must come from {.fn mil_options}.", call = call)
+    if (!is.null(mil)) {
+        warn_renamed("mil", "options", call)
+        options <- mil
+    }
+    if (!inherits(options, "multimil_options")) mg_abort("{.arg options} must come from {.fn mil_options}.", call = call)
     if (!inherits(vae_options, "multigrade_options")) {
         mg_abort("{.arg vae_options} must come from {.fn multigrade_options}.", call = call)
     }
-    list(mil = renamed$value, vae = vae_options)
+    list(mil = options, vae = vae_options)
 }

@@ -36,8 +36,17 @@ check_dots_empty <- function(dots, call = rlang::caller_env()) {
 # caller's ...; returns the value to use and the dots without the old name.
 renamed_argument <- function(dots, old, new, value, call = rlang::caller_env()) {
     if (!old %in% names(dots)) return(list(value = value, dots = dots))
-    cli::cli_warn(c("{.arg {old}} is deprecated; use {.arg {new}} instead.",
-        "i" = "{.arg {old}} will be removed in a later version."),
-        class = c("mg_warning_deprecated", "mg_warning", "deprecatedWarning"), call = call)
+    warn_renamed(old, new, call)
     list(value = dots[[old]], dots = dots[names(dots) != old])
+}
+
+warn_renamed <- function(old, new, call) {
+    mg_deprecated(c("{.arg {old}} is deprecated; use {.arg {new}} instead.",
+        "i" = "{.arg {old}} will be removed in a later version."), call = call)
+}
+
+# The one class of every deprecation warning (tests and users can catch them together).
+mg_deprecated <- function(message, call, .envir = parent.frame()) {
+    cli::cli_warn(message, class = c("mg_warning_deprecated", "mg_warning", "deprecatedWarning"), call = call,
+        .envir = .envir)
 }
