@@ -33,12 +33,24 @@ mg_trainer_epoch <- function(ptr) {
     .Call(`_multigrade_mg_trainer_epoch`, ptr)
 }
 
+mg_trainer_part <- function(ptr) {
+    .Call(`_multigrade_mg_trainer_part`, ptr)
+}
+
+mg_trainer_end_epoch <- function(ptr) {
+    .Call(`_multigrade_mg_trainer_end_epoch`, ptr)
+}
+
 mg_trainer_set_data <- function(ptr, data) {
     invisible(.Call(`_multigrade_mg_trainer_set_data`, ptr, data))
 }
 
 mg_trainer_result <- function(ptr, restore_best) {
     .Call(`_multigrade_mg_trainer_result`, ptr, restore_best)
+}
+
+mg_trainer_encode <- function(ptr, use_modality, n_threads) {
+    .Call(`_multigrade_mg_trainer_encode`, ptr, use_modality, n_threads)
 }
 
 mg_trainer_close <- function(ptr) {

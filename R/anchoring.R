@@ -28,21 +28,16 @@ presence_matrix <- function(data) {
     vapply(data$modalities, function(m) m$present == 1L, logical(length(data$cells)))
 }
 
-# The reference cells' embeddings from each subset of their modalities: cells x latent
-# matrices in the order of the training cells, NA rows for cells lacking part of the subset.
-subset_embeddings <- function(model, data) {
+# The reference cells' embeddings from each subset of their modalities (`subsets`, from
+# modality_subsets()), given `encoded`: the training cells embedded from each subset (by the
+# training session, see fit_model()). Cells x latent matrices in the order of the training
+# cells, NA rows for cells lacking part of the subset, named by subset_key().
+subset_embeddings <- function(data, subsets, encoded) {
     present <- presence_matrix(data)
-    subsets <- modality_subsets(names(data$modalities))
-    out <- lapply(subsets, function(s) {
-        has <- rowSums(present[, s, drop = FALSE]) == length(s)
-        emb <- matrix(NA_real_, length(data$cells), model$config$latent_dim)
-        if (any(has)) {
-            restricted <- data
-            for (m in setdiff(names(data$modalities), s)) restricted$modalities[[m]]$present[] <- 0L
-            emb[has, ] <- predict(model, data = restricted)[has, , drop = FALSE]
-        }
-        emb
-    })
+    out <- Map(function(s, emb) {
+        emb[rowSums(present[, s, drop = FALSE]) < length(s), ] <- NA_real_
+        unname(emb)
+    }, subsets, encoded)
     names(out) <- vapply(subsets, subset_key, character(1))
     out
 }

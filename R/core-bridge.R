@@ -13,11 +13,11 @@ core_model_config <- function(data, latent_dim, options) {
             n_hidden_decoder = options$n_hidden_decoder)
     })
     names(modalities) <- names(data$modalities)
-    n_groups <- if (is.null(data$integrate_on)) 1L else length(data$levels[[data$integrate_on]])
+    dims <- schema_dimensions(data_schema(data))
     list(modalities = modalities, latent_dim = as.integer(latent_dim),
         cond_dim = options$cond_dim,
-        categorical_levels = as.integer(lengths(data$levels)),
-        n_continuous = length(data$continuous), n_groups = as.integer(n_groups),
+        categorical_levels = dims$categorical_levels,
+        n_continuous = length(data$continuous), n_groups = dims$n_groups,
         dropout = options$dropout, condition_encoders = options$condition_encoders,
         condition_decoders = options$condition_decoders, mixing = options$mixing,
         prior_expert = options$prior_expert %||% TRUE)

@@ -64,14 +64,13 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
     data <- chunk_data(chunks[[1]], first)
     rm(first, probe)
 
+    # Each load of a chunk draws its validation cells anew, so validation losses of different
+    # epochs are not comparable: no early stopping, and the last weights are kept.
     options$early_stopping <- FALSE
-    n_chunks <- length(chunks)
-    options$n_epochs_kl_warmup <- n_chunks * (options$n_epochs_kl_warmup %||% max(max_epochs %/% 3L, 1L))
+    stream <- data_source(data, length(chunks), function(k) chunk_data(chunks[[k]]), nrow(source$obs))
     model_config <- core_model_config(data, latent_dim, options)
-    train_config <- core_train_config(data, max_epochs * n_chunks, batch_size, lr, seed, options)
-    fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose,
-        epoch_runner = chunk_epochs(chunks, chunk_data), n_epochs = max_epochs, restore_best = FALSE,
-        announce = FALSE)
+    train_config <- core_train_config(data, max_epochs, batch_size, lr, seed, options)
+    fit <- fit_model(stream, model_config, train_config, device, options$n_threads, verbose, restore_best = FALSE)
     model <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
     model$cells <- rownames(source$obs)
     model$validation_cells <- character(0)
@@ -79,40 +78,6 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
         predict(model, newdata = NULL, data = chunk_data(range))
     }))
     model
-}
-
-# Epochs of chunk passes: each epoch visits every chunk once, in random order, loading it
-# into the session (the first chunk is loaded when the session starts).
-chunk_epochs <- function(chunks, chunk_data) {
-    function(session) {
-        loaded <- 1L
-        function() {
-            passes <- lapply(sample.int(length(chunks)), function(k) {
-                if (k != loaded) mg_trainer_set_data(session, core_data(chunk_data(chunks[[k]])))
-                loaded <<- k
-                mg_trainer_epoch(session)
-            })
-            combine_passes(passes)
-        }
-    }
-}
-
-# One epoch's statistics from its chunk passes: losses weighted by cells, times summed.
-combine_passes <- function(passes) {
-    cells <- vapply(passes, function(p) p$cells_seen, numeric(1))
-    weighted <- function(field) sum(vapply(passes, function(p) p[[field]], numeric(1)) * cells) / max(sum(cells), 1)
-    last <- passes[[length(passes)]]
-    out <- last
-    for (field in c("train_loss", "train_reconstruction", "train_kl", "train_integration", "train_mil",
-        "validation_loss", "validation_reconstruction")) {
-        out[[field]] <- weighted(field)
-    }
-    out$epoch <- last$epoch / length(passes)
-    out$cells_seen <- sum(cells)
-    out$seconds <- sum(vapply(passes, function(p) p$seconds, numeric(1)))
-    out$non_finite <- any(vapply(passes, function(p) isTRUE(p$non_finite), logical(1)))
-    out$interrupted <- any(vapply(passes, function(p) isTRUE(p$interrupted), logical(1)))
-    out
 }
 
 chunk_ranges <- function(n, size) {

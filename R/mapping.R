@@ -101,41 +101,44 @@ MapToReference.list <- function(object, model, batch = NULL, continuous = NULL, 
     refdata <- check_refdata(refdata, model)
     data <- prepare_data(object, batch = batch, continuous = continuous, present = present,
         schema = model_schema(model), extend_levels = TRUE, missing_features = "pad", verbose = verbose)
-    extended <- extend_model(model, data, max_epochs, batch_size, lr, seed, options, device, verbose)
-    own <- predict(extended, data = data)
+    extension <- extend_model(model, data, max_epochs, batch_size, lr, seed, options, device, verbose)
+    extended <- extension$model
+    own <- extension$embedding %||% predict(extended, data = data)
     anchored <- anchor_to_reference(own, presence_matrix(data), model, n_anchors)
     predictions <- transfer_labels(anchored$embedding, model$embedding, refdata, n_neighbors)
     predictions$mapping.score <- mapping_scores(own, anchored$subset, model)
     list(embedding = anchored$embedding, predictions = predictions, model = extended)
 }
 
-# The reference with the query's new covariate levels learned; the reference itself when
-# the query brings no new level (then nothing needs training).
+# `model`: the reference with the query's new covariate levels learned, or the reference
+# itself when the query brings no new level (then nothing needs training); `embedding`: the
+# query cells' posterior means from the training session (NULL without training).
 extend_model <- function(model, data, max_epochs, batch_size, lr, seed, options, device, verbose) {
     known <- lengths(model$covariates$categorical)
     added <- lengths(data$levels) - known
     if (!any(added > 0)) {
         mg_inform(c("i" = "The query's covariate levels are all known to the reference: mapping without training."),
             verbose)
-        return(model)
+        return(list(model = model, embedding = NULL))
     }
     new_levels <- Map(function(all, n) utils::tail(all, n), data$levels, added)
     mg_inform(c("i" = "New level{?s} {.val {unlist(new_levels[added > 0])}} get{?s/} embedding rows; the reference weights stay frozen."),
         verbose)
-    config <- model$config
-    config$categorical_levels <- as.integer(lengths(data$levels))
-    if (!is.null(data$integrate_on)) config$n_groups <- length(data$levels[[data$integrate_on]])
+    # The reference's network grown to the query's schema: more levels, the rest the same.
+    schema <- data_schema(data)
+    config <- utils::modifyList(model$config, schema_dimensions(schema))
     schedule <- training_schedule(length(data$cells), options$train_size, batch_size, max_epochs)
     train_config <- core_train_config(data, schedule$max_epochs, schedule$batch_size, lr, seed, options)
-    fit <- fit_model(data, config, train_config, device, options$n_threads, verbose, reference = model$weights)
+    fit <- fit_model(data, config, train_config, device, options$n_threads, verbose, reference = model$weights,
+        encode = list(names(data$modalities)))
     extended <- model
     extended$config <- config
     extended$weights <- fit$weights
-    extended$covariates$categorical <- data$levels
+    extended$covariates <- schema_covariates(schema)
     extended$queries <- c(model$queries, list(list(new_levels = new_levels[added > 0],
         n_cells = length(data$cells), n_trainable = fit$n_trainable, history = fit$history,
         seed = seed, seconds = fit$seconds)))
-    extended
+    list(model = extended, embedding = fit$embeddings[[1]])
 }
 
 query_options <- function(options, model) {

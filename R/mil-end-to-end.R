@@ -70,9 +70,10 @@ RunMultiMIL.list <- function(object, sample, label, task = c("classification", "
         validation_samples = split$validation - 1L, coef = mil_coef)
     mg_inform(c("i" = "End-to-end MultiMIL ({task}) with the VAE: {nlevels(sample)} samples, {length(split$train)} for training."),
         verbose)
-    fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose, mil = setup)
+    fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose, mil = setup,
+        encode = list(names(data$modalities)))
     vae <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
-    vae$embedding <- predict(vae, newdata = NULL, data = data)
+    vae$embedding <- fit$embeddings[[1]]
     model <- new_multimil_model(mil_config, mil_train, fit$mil_weights, task, target, NULL,
         fit$history, device, seed, mil)
     model$vae <- vae

@@ -12,8 +12,7 @@ new_multigrade_model <- function(data, model_config, train_config, fit, options,
     structure(list(
         config = model_config, train_config = train_config, options = unclass(options),
         modalities = modalities,
-        covariates = list(categorical = schema$categorical, continuous = schema$continuous,
-            integrate_on = schema$integrate_on),
+        covariates = schema_covariates(schema),
         weights = fit$weights, history = fit$history,
         cells = data$cells, validation_cells = data$cells[fit$validation_cells],
         embedding = NULL, seed = seed, device = device,
@@ -72,8 +71,12 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
     device <- resolve_device(device %||% object$device)
     n_threads <- resolve_threads(n_threads %||% object$options$n_threads)
     out <- mg_encode(object$config, object$weights, core_data(data), device, n_threads)
-    value <- if (type == "latent") out$mean else out$logvar
-    dimnames(value) <- list(data$cells, paste0("multigrade_", seq_len(ncol(value))))
+    latent_names(if (type == "latent") out$mean else out$logvar, data$cells)
+}
+
+# Cells x latent dimensions with the names every embedding carries.
+latent_names <- function(value, cells) {
+    dimnames(value) <- list(cells, paste0("multigrade_", seq_len(ncol(value))))
     value
 }
 

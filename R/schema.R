@@ -24,3 +24,15 @@ model_schema <- function(model) {
 }
 
 schema_likelihoods <- function(schema) vapply(schema$modalities, `[[`, "", "likelihood")
+
+# How a model stores a schema's covariates (model$covariates, the saved format).
+schema_covariates <- function(schema) {
+    list(categorical = schema$categorical, continuous = schema$continuous, integrate_on = schema$integrate_on)
+}
+
+# The sizes the network takes from a schema's covariates: levels per categorical covariate
+# and the number of integrate_on groups (dispersions and MMD groups; 1 without one).
+schema_dimensions <- function(schema) {
+    n_groups <- if (is.null(schema$integrate_on)) 1L else length(schema$categorical[[schema$integrate_on]])
+    list(categorical_levels = as.integer(lengths(schema$categorical)), n_groups = as.integer(n_groups))
+}

@@ -14,8 +14,9 @@
 #'   `"zinb"` (raw counts), `"nbmixture"` (raw protein counts: totalVI's
 #'   background/foreground NB mixture, see [ImputeModality()] for denoised
 #'   values), `"mse"` (normalised values) or `"bernoulli"`
-#'   (binary values). By default guessed from the modality name (RNA: `nb`,
-#'   ADT: `mse`, ATAC/peaks: `bernoulli`) or from the values.
+#'   (binary values). Modalities it leaves out (all by default) are guessed
+#'   from the modality name (RNA: `nb`, ADT: `mse`, ATAC/peaks: `bernoulli`)
+#'   or from the values.
 #' @param batch Categorical covariates (e.g. donor, site), one value per cell:
 #'   a vector or a data frame. Each gets a learned embedding that conditions
 #'   the encoders and decoders. For Seurat/SCE objects: metadata column names.
@@ -86,41 +87,57 @@ RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integra
     schedule <- training_schedule(length(data$cells), options$train_size, batch_size, max_epochs)
     model_config <- core_model_config(data, latent_dim, options)
     train_config <- core_train_config(data, schedule$max_epochs, schedule$batch_size, lr, seed, options)
-    fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose)
+    subsets <- modality_subsets(names(data$modalities))
+    fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose,
+        encode = c(list(names(data$modalities)), subsets))
     if (!fit$interrupted) warn_if_not_converged(fit$history, train_config$max_epochs)
     model <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
-    model$embedding <- predict(model, newdata = NULL, data = data)
-    model$subset_embeddings <- subset_embeddings(model, data)
+    model$embedding <- fit$embeddings[[1]]
+    model$subset_embeddings <- subset_embeddings(data, subsets, fit$embeddings[-1])
     model
 }
 
 # The epoch loop lives in R so that progress and interrupts are R-native; each epoch
-# is one call into C++ that runs every step of that epoch.
+# is one call into C++ that runs every step of that epoch (one per part of a streamed source).
+# `data`: prepared data, or a data_source() (R/data-source.R) streamed in parts.
 # With `reference` (weights of a trained model), only the rows that new covariate levels
 # added learn (query mapping). With `mil` (end-to-end MultiMIL, see mil-end-to-end.R), a MIL
-# head trains with the VAE. `epoch_runner(session)` gives the function that runs one epoch
-# (streaming passes several chunks per epoch, and `data` is only its first chunk, so it
-# announces itself), `n_epochs` how many the progress bar shows.
+# head trains with the VAE. `encode`: sets of modalities to embed the training cells from
+# with the final weights, by the session that already holds the data and weights
+# (`embeddings`: one cells x latent matrix of posterior means per set; data held whole only).
 fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL,
-                      mil = NULL, epoch_runner = function(session) function() mg_trainer_epoch(session),
-                      n_epochs = train_config$max_epochs, restore_best = TRUE, announce = TRUE) {
+                      mil = NULL, restore_best = TRUE, encode = list()) {
+    source <- as_data_source(data)
+    data <- source$data
+    inference_threads <- resolve_threads(n_threads)
     n_threads <- resolve_threads(n_threads, train_config$batch_size)
     batch_size <- train_config$batch_size
-    mg_inform(c("i" = "Training on {length(data$cells)} cells, modalities {.val {names(data$modalities)}}:",
+    n_epochs <- train_config$max_epochs
+    parts <- if (source$n_parts > 1L) " in {source$n_parts} parts" else ""
+    mg_inform(c("i" = paste0("Training on {source$n_cells} cells", parts, ", modalities {.val {names(data$modalities)}}:"),
         " " = "up to {n_epochs} epoch{?s} of {batch_size}-cell minibatches, device {.val {device}}, {n_threads} thread{?s}."),
-        verbose && announce)
+        verbose)
     session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference, mil)
     on.exit(mg_trainer_close(session), add = TRUE)
     progress <- training_progress(n_epochs, verbose)
     started <- proc.time()[["elapsed"]]
-    run <- run_epochs(epoch_runner(session), n_epochs, progress)
+    run <- run_epochs(epoch_runner(source, session), n_epochs, progress)
     result <- mg_trainer_result(session, restore_best = restore_best)
+    stopifnot(source$n_parts == 1L || length(encode) == 0)  # a streamed session holds only its last part
+    embeddings <- lapply(encode, function(modalities) session_embedding(session, data, modalities, inference_threads))
     history <- history_frame(run$history)
     seconds <- proc.time()[["elapsed"]] - started
     report_training(history, seconds, verbose)
     list(weights = result$weights, validation_cells = result$validation_cells,
         n_trainable = result$n_trainable, mil_weights = result$mil_weights, history = history, seconds = seconds,
-        interrupted = run$interrupted)
+        interrupted = run$interrupted, embeddings = embeddings)
+}
+
+# Posterior means of the session's cells from `modalities` only, named like predict()'s, on
+# `n_threads` threads: inference's count (as predict() resolves it), not the minibatches'.
+session_embedding <- function(session, data, modalities, n_threads) {
+    out <- mg_trainer_encode(session, names(data$modalities) %in% modalities, n_threads)
+    latent_names(out$mean, data$cells)
 }
 
 # The arguments every VAE training entry point validates alike.

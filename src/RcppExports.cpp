@@ -111,6 +111,26 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_trainer_part
+bool mg_trainer_part(SEXP ptr);
+RcppExport SEXP _multigrade_mg_trainer_part(SEXP ptrSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_trainer_part(ptr));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_trainer_end_epoch
+Rcpp::List mg_trainer_end_epoch(SEXP ptr);
+RcppExport SEXP _multigrade_mg_trainer_end_epoch(SEXP ptrSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_trainer_end_epoch(ptr));
+    return rcpp_result_gen;
+END_RCPP
+}
 // mg_trainer_set_data
 void mg_trainer_set_data(SEXP ptr, Rcpp::List data);
 RcppExport SEXP _multigrade_mg_trainer_set_data(SEXP ptrSEXP, SEXP dataSEXP) {
@@ -129,6 +149,18 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
     Rcpp::traits::input_parameter< bool >::type restore_best(restore_bestSEXP);
     rcpp_result_gen = Rcpp::wrap(mg_trainer_result(ptr, restore_best));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_trainer_encode
+Rcpp::List mg_trainer_encode(SEXP ptr, Rcpp::LogicalVector use_modality, int n_threads);
+RcppExport SEXP _multigrade_mg_trainer_encode(SEXP ptrSEXP, SEXP use_modalitySEXP, SEXP n_threadsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< Rcpp::LogicalVector >::type use_modality(use_modalitySEXP);
+    Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_trainer_encode(ptr, use_modality, n_threads));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -315,8 +347,11 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_formula_kl", (DL_FUNC) &_multigrade_mg_formula_kl, 2},
     {"_multigrade_mg_trainer_new", (DL_FUNC) &_multigrade_mg_trainer_new, 7},
     {"_multigrade_mg_trainer_epoch", (DL_FUNC) &_multigrade_mg_trainer_epoch, 1},
+    {"_multigrade_mg_trainer_part", (DL_FUNC) &_multigrade_mg_trainer_part, 1},
+    {"_multigrade_mg_trainer_end_epoch", (DL_FUNC) &_multigrade_mg_trainer_end_epoch, 1},
     {"_multigrade_mg_trainer_set_data", (DL_FUNC) &_multigrade_mg_trainer_set_data, 2},
     {"_multigrade_mg_trainer_result", (DL_FUNC) &_multigrade_mg_trainer_result, 2},
+    {"_multigrade_mg_trainer_encode", (DL_FUNC) &_multigrade_mg_trainer_encode, 3},
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},
     {"_multigrade_mg_encode", (DL_FUNC) &_multigrade_mg_encode, 5},
     {"_multigrade_mg_impute", (DL_FUNC) &_multigrade_mg_impute, 12},

@@ -74,6 +74,24 @@ Rcpp::List mg_trainer_epoch(SEXP ptr) {
   return out;
 }
 
+// One pass over the part of a streamed data set the session holds; FALSE when interrupted.
+// [[Rcpp::export(rng = false)]]
+bool mg_trainer_part(SEXP ptr) {
+  TrainingSession& s = session(ptr);
+  multigrade::ThreadScope threads(s.n_threads);
+  return s.trainer->train_part(interrupt_pending);
+}
+
+// Closes an epoch of parts (mg_trainer_part), as mg_trainer_epoch() closes one of all the data.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_trainer_end_epoch(SEXP ptr) {
+  TrainingSession& s = session(ptr);
+  multigrade::ThreadScope threads(s.n_threads);
+  Rcpp::List out = multigrade::r::epoch_list(s.trainer->end_epoch());
+  out["finished"] = s.trainer->finished();
+  return out;
+}
+
 // [[Rcpp::export(rng = false)]]
 void mg_trainer_set_data(SEXP ptr, Rcpp::List data) {
   TrainingSession& s = session(ptr);
@@ -93,6 +111,31 @@ Rcpp::List mg_trainer_result(SEXP ptr, bool restore_best) {
                             Rcpp::_["mil_weights"] = multigrade::r::weights_list(s.trainer->mil_weights()));
 }
 
+namespace {
+
+// Rows of a row-major cells x dims result as R's column-major cells x dims matrix.
+Rcpp::NumericMatrix latent_matrix(int64_t n_cells, int64_t latent_dim, const std::vector<float>& values) {
+  Rcpp::NumericMatrix transposed(latent_dim, n_cells, values.begin());
+  return Rcpp::transpose(transposed);
+}
+
+Rcpp::List latent_list(const multigrade::LatentResult& result) {
+  return Rcpp::List::create(Rcpp::_["mean"] = latent_matrix(result.n_cells, result.latent_dim, result.mean),
+                            Rcpp::_["logvar"] = latent_matrix(result.n_cells, result.latent_dim, result.logvar));
+}
+
+}  // namespace
+
+// The session's cells encoded with its current weights from the modalities flagged in
+// `use_modality` (one per modality, in the configuration's order).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_trainer_encode(SEXP ptr, Rcpp::LogicalVector use_modality, int n_threads) {
+  TrainingSession& s = session(ptr);
+  multigrade::ThreadScope threads(n_threads);
+  std::vector<bool> use(use_modality.begin(), use_modality.end());
+  return latent_list(s.trainer->encode(use));
+}
+
 // [[Rcpp::export(rng = false)]]
 void mg_trainer_close(SEXP ptr) {
   Rcpp::XPtr<TrainingSession> p(ptr);
@@ -105,10 +148,7 @@ Rcpp::List mg_encode(Rcpp::List model_config, Rcpp::List weights, Rcpp::List dat
   const auto result =
       multigrade::encode_latent(multigrade::r::model_config(model_config), multigrade::r::named_arrays(weights),
                                 multigrade::r::data_input(data), device);
-  // Row-major cells x dims from the core -> R's column-major matrix via a transpose.
-  Rcpp::NumericMatrix mean(result.latent_dim, result.n_cells, result.mean.begin());
-  Rcpp::NumericMatrix logvar(result.latent_dim, result.n_cells, result.logvar.begin());
-  return Rcpp::List::create(Rcpp::_["mean"] = Rcpp::transpose(mean), Rcpp::_["logvar"] = Rcpp::transpose(logvar));
+  return latent_list(result);
 }
 
 // Imputed values of modality `target` (1-based) as features x cells matrices (the core's

@@ -201,15 +201,29 @@ class Trainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
-  // Runs one epoch (train + validation). `should_stop` is polled between steps.
+  // Runs one epoch (train + validation) over the cells held. `should_stop` is polled
+  // between steps. The same as train_part() then end_epoch().
   EpochStats run_epoch(const std::function<bool()>& should_stop);
-  // Streaming (data larger than memory): later epochs train on this chunk of cells instead
-  // (same modalities, features and covariate levels; split into train/validation cells
-  // like the first); weights and optimiser state carry over, the previous chunk is freed.
+  // Streaming (data larger than memory) sees the data set as parts (chunks of cells), one
+  // held at a time: an epoch is train_part() on each part, set_data() between parts, then
+  // end_epoch(). train_part() trains one pass over the cells held now (their training
+  // cells, then the loss of their validation cells) and returns false when `should_stop`
+  // stopped it; end_epoch() closes the epoch over every part trained since the last one:
+  // statistics per cell, KL warm-up, early stopping, NaN rollback.
+  bool train_part(const std::function<bool()>& should_stop);
+  EpochStats end_epoch();
+  // The next part (same modalities, features and covariate levels; split into training and
+  // validation cells like the first); weights and optimiser state carry over, the previous
+  // part is freed.
   void set_data(const DataInput& data);
   bool finished() const;  // early stopping triggered or max_epochs reached
   void restore_best();    // best validation weights (or the last finite ones)
   std::vector<NamedArray> weights() const;
+  // Posterior means and log-variances of the cells the trainer holds, with its current
+  // weights (after restore_best(): the best), as encode_latent() gives them from weights():
+  // the data and weights are already here. `use_modality` (one flag per modality; empty: all)
+  // hides the unflagged modalities, as if unmeasured (see model/inference.h).
+  LatentResult encode(const std::vector<bool>& use_modality = {}, int64_t chunk_size = 2048) const;
   std::vector<NamedArray> mil_weights() const;  // the head's weights; empty without one
   std::vector<int> validation_cells() const;    // 0-based
   int64_t n_trainable() const;                  // parameters the optimiser updates

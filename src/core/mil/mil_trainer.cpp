@@ -119,12 +119,7 @@ struct MilTrainer::Impl {
   void finish_epoch(MilEpochStats& stats) {
     // Without validation samples the last weights are the result (fixed epochs).
     const double monitor = stats.has_validation ? stats.validation_loss : stats.train_loss;
-    const EarlyStopping::Verdict verdict = stopping->finish_epoch(stats.train_loss, monitor, stats.has_validation);
-    stats.improved = verdict.improved;
-    if (verdict.rolled_back) {
-      stats.non_finite = true;
-      optimizer->restart(0.5);
-    }
+    close_epoch(*stopping, stats, monitor, [this] { optimizer->restart(0.5); });
   }
 };
 

@@ -9,6 +9,7 @@
 
 #include "api.h"
 #include "data/dataset.h"
+#include "model/inference.h"
 #include "model/likelihoods.h"
 #include "model/network.h"
 #include "model/posterior.h"
@@ -88,12 +89,16 @@ at::Tensor sorted_quantile(const at::Tensor& sorted, double prob) {
 
 }  // namespace
 
-LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,
-                           const std::string& device_name, int64_t chunk_size) {
-  const at::Device device(resolve_device(device_name));
-  MultigradeNet net(config, device);
-  net.params().import_arrays(weights);
-  const CellData data(config, input);
+LatentResult encode_cells(const MultigradeNet& net, const CellData& data, const at::Device& device, int64_t chunk_size,
+                          const std::vector<bool>& use_modality) {
+  const ModelConfig& config = net.config();
+  if (!use_modality.empty() && use_modality.size() != config.modalities.size())
+    throw std::invalid_argument("use_modality needs one flag per modality");
+  at::Tensor hide;  // 1 x M: 0 for the hidden modalities
+  if (std::find(use_modality.begin(), use_modality.end(), false) != use_modality.end()) {
+    std::vector<float> keep(use_modality.begin(), use_modality.end());
+    hide = at::tensor(keep, at::kFloat).to(device).unsqueeze(0);
+  }
 
   LatentResult result;
   result.n_cells = data.n_cells();
@@ -104,12 +109,21 @@ LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArr
   at::NoGradGuard no_grad;
   for (int64_t start = 0; start < data.n_cells(); start += chunk_size) {
     const int64_t end = std::min(data.n_cells(), start + chunk_size);
-    const Batch batch = chunk_batch(data, start, end, device);
+    Batch batch = chunk_batch(data, start, end, device);
+    if (hide.defined()) batch.present = batch.present * hide;
     const Gaussian joint = cell_posterior(net, batch, net.covariates(batch));
     append_rows(joint.mu, result.mean, start * config.latent_dim);
     append_rows(joint.logvar, result.logvar, start * config.latent_dim);
   }
   return result;
+}
+
+LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,
+                           const std::string& device_name, int64_t chunk_size) {
+  const at::Device device(resolve_device(device_name));
+  MultigradeNet net(config, device);
+  net.params().import_arrays(weights);
+  return encode_cells(net, CellData(config, input), device, chunk_size);
 }
 
 ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,

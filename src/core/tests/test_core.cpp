@@ -267,6 +267,50 @@ void test_query_mapping(const multigrade::ModelConfig& reference, const std::vec
   check(moved, "the new rows learn");
 }
 
+// An epoch of data held whole is one part: train_part() then end_epoch() is run_epoch(). An
+// epoch of several parts (streaming) is one epoch, numbered once, over every part's cells.
+void test_epochs_of_parts(const multigrade::ModelConfig& mc, multigrade::TrainConfig tc,
+                          const multigrade::DataInput& in) {
+  tc.max_epochs = 4;
+  // One trainer after the other: they share LibTorch's global generator (dropout, draws).
+  std::vector<multigrade::EpochStats> by_epoch, by_part;
+  {
+    multigrade::Trainer whole(mc, tc, in, "cpu");
+    for (int e = 0; e < 2; ++e) by_epoch.push_back(whole.run_epoch(nullptr));
+  }
+  {
+    multigrade::Trainer parts(mc, tc, in, "cpu");
+    for (int e = 0; e < 2; ++e) {
+      parts.train_part(nullptr);
+      by_part.push_back(parts.end_epoch());
+    }
+  }
+  bool same = true;
+  for (size_t e = 0; e < by_epoch.size(); ++e) {
+    same = same && by_epoch[e].epoch == by_part[e].epoch && by_epoch[e].train_loss == by_part[e].train_loss &&
+           by_epoch[e].validation_loss == by_part[e].validation_loss;
+  }
+  check(same, "an epoch of one part is run_epoch()");
+
+  const int64_t half = in.n_cells / 2;
+  multigrade::DataInput first = in, second = in;
+  first.n_cells = half;
+  second.n_cells = in.n_cells - half;
+  for (size_t m = 0; m < in.modalities.size(); ++m)
+    second.modalities[m].values += half * mc.modalities[m].n_features;  // dense, cells x features
+  for (auto& codes : second.categorical) codes += half;
+  second.group += half;
+  multigrade::Trainer streamed(mc, tc, first, "cpu");
+  streamed.train_part(nullptr);
+  streamed.set_data(second);
+  streamed.train_part(nullptr);
+  const auto epoch = streamed.end_epoch();
+  check(epoch.epoch == 1 && epoch.cells_seen > half && epoch.cells_seen <= in.n_cells && epoch.has_validation,
+        "an epoch of two parts is one epoch over the training cells of both");
+  streamed.train_part(nullptr);
+  check(streamed.end_epoch().epoch == 2, "the next epoch of parts is the second");
+}
+
 // Two cell states x two batches of NB counts; training must reduce the loss.
 void test_training_learns() {
   const int n = 400, genes = 50, proteins = 8;
@@ -320,6 +364,16 @@ void test_training_learns() {
   check(std::isfinite(losses.back()) && losses.back() < 0.9 * losses.front(), "training reduces the loss");
   trainer.restore_best();
   auto latent = multigrade::encode_latent(mc, trainer.weights(), in, "cpu");
+  // The trainer encodes the cells it holds exactly as encode_latent() does from its weights,
+  // and hiding a modality equals marking it unmeasured in the data.
+  check(trainer.encode().mean == latent.mean && trainer.encode().logvar == latent.logvar,
+        "the trainer's own encoding equals encode_latent() of its weights");
+  std::vector<int> unmeasured(static_cast<size_t>(n), 0);
+  multigrade::DataInput rna_only = in;
+  rna_only.modalities[1].present = unmeasured.data();
+  check(trainer.encode({true, false}).mean == multigrade::encode_latent(mc, trainer.weights(), rna_only, "cpu").mean,
+        "hiding a modality from the trainer's encoding equals leaving it unmeasured");
+  check(trainer.encode({true, false}).mean != latent.mean, "the RNA-only encoding differs from the joint one");
   // The two cell states must be separated in the latent space: distance of state means.
   const int64_t d = mc.latent_dim;
   std::vector<double> centre[2] = {std::vector<double>(d, 0), std::vector<double>(d, 0)};
@@ -329,6 +383,7 @@ void test_training_learns() {
   for (int64_t k = 0; k < d; ++k) dist += std::pow(centre[0][k] - centre[1][k], 2);
   check(std::sqrt(dist) > 0.5, "cell states separate in the latent space");
   test_query_mapping(mc, trainer.weights(), in);
+  test_epochs_of_parts(mc, tc, in);
 }
 
 // The end-of-epoch rules shared by the VAE's and MIL's trainers: the best weights are kept

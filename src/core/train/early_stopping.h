@@ -39,4 +39,17 @@ class EarlyStopping {
   bool done_ = false;
 };
 
+// Closes an epoch for a trainer whose statistics carry train_loss, has_validation, improved
+// and non_finite: `monitor` is the loss early stopping watches; after a rollback `restart()`
+// resets the trainer's optimisers (forget the moments, halve the step size).
+template <typename Stats, typename Restart>
+void close_epoch(EarlyStopping& stopping, Stats& stats, double monitor, Restart restart) {
+  const EarlyStopping::Verdict verdict = stopping.finish_epoch(stats.train_loss, monitor, stats.has_validation);
+  stats.improved = verdict.improved;
+  if (verdict.rolled_back) {
+    stats.non_finite = true;
+    restart();
+  }
+}
+
 }  // namespace multigrade

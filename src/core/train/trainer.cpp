@@ -11,6 +11,7 @@
 #include "data/dataset.h"
 #include "data/resident_data.h"
 #include "data/sampler.h"
+#include "model/inference.h"
 #include "model/network.h"
 #include "platform/host_memory.h"
 #include "train/auxiliary_head.h"
@@ -108,16 +109,35 @@ struct Trainer::Impl {
     return sequential_batches(split.train, config.batch_size, /*shuffle=*/true, rng);
   }
 
-  EpochStats run_epoch(const std::function<bool()>& should_stop) {
-    const auto start = std::chrono::steady_clock::now();
-    const MatmulPrecisionScope precision(config.matmul_precision);
+  // The epoch in progress, summed over the parts of the data trained on since it began (one
+  // part for data held whole; the chunks of a streamed data set), kept on the device.
+  struct OpenEpoch {
+    bool open = false;
     EpochStats stats;
-    stats.epoch = stopping->epochs_done() + 1;
-    stats.kl_weight = kl_weight();
-    const auto options = at::TensorOptions().dtype(at::kFloat).device(device);
-    // loss, recon, kl, integ, val loss, val recon, mil, consistency
-    at::Tensor sums = at::zeros({8}, options);
+    at::Tensor sums;  // loss, recon, kl, integ, val loss, val recon, mil, consistency
     int64_t n_batches = 0;
+    int64_t n_validation = 0;
+    std::chrono::steady_clock::time_point start;
+  };
+  OpenEpoch epoch;
+
+  void open_epoch() {
+    if (epoch.open) return;
+    epoch = OpenEpoch();
+    epoch.open = true;
+    epoch.start = std::chrono::steady_clock::now();
+    epoch.stats.epoch = stopping->epochs_done() + 1;
+    epoch.stats.kl_weight = kl_weight();
+    epoch.sums = at::zeros({8}, at::TensorOptions().dtype(at::kFloat).device(device));
+  }
+
+  // One pass over the cells held now: a step per minibatch of the training cells, then the
+  // loss of the validation cells. Returns false when `should_stop` stopped it.
+  bool train_part(const std::function<bool()>& should_stop) {
+    open_epoch();
+    const MatmulPrecisionScope precision(config.matmul_precision);
+    EpochStats& stats = epoch.stats;
+    at::Tensor& sums = epoch.sums;
 
     // With a head, its minibatches (end-to-end MIL: the cells of bags of training samples).
     const std::vector<std::vector<int64_t>> batches = head ? head->start_epoch(rng) : training_batches();
@@ -126,7 +146,7 @@ struct Trainer::Impl {
     for (size_t k = 0; k < batches.size(); ++k) {
       if (should_stop && should_stop()) {
         stats.interrupted = true;
-        break;
+        return false;
       }
       // Named scopes show the phases of a step in profiler traces (bench_core --profile).
       Batch batch;
@@ -161,11 +181,10 @@ struct Trainer::Impl {
       if (head) sums.narrow(0, 6, 1).add_(head_loss.detach());
       if (config.consistency_coef > 0) sums.narrow(0, 7, 1).add_(terms.consistency.detach().sum());
       stats.cells_seen += batch.size;
-      ++n_batches;
+      ++epoch.n_batches;
     }
 
-    const auto n_val = static_cast<int64_t>(split.validation.size());
-    if (!stats.interrupted && n_val > 0) {
+    if (!split.validation.empty()) {
       at::NoGradGuard no_grad;
       const auto validation = sequential_batches(split.validation, kValidationBatch, false, rng);
       const auto validation_at = batch_source(validation);
@@ -175,24 +194,34 @@ struct Trainer::Impl {
         sums.narrow(0, 4, 2).add_(
             at::stack({terms.total * static_cast<double>(batch.size), terms.reconstruction.sum()}));
       }
+      epoch.n_validation += static_cast<int64_t>(split.validation.size());
     }
+    return true;
+  }
 
+  // Closes the epoch: per-cell means over its parts, then early stopping and NaN rollback.
+  EpochStats end_epoch() {
+    open_epoch();  // an epoch without parts (interrupted before its first) closes empty
+    EpochStats stats = epoch.stats;
     // The one host synchronisation of the epoch.
-    const at::Tensor host = sums.to(at::kCPU, at::kDouble);
+    const at::Tensor host = epoch.sums.to(at::kCPU, at::kDouble);
     const double* v = host.data_ptr<double>();
     const double n_train = static_cast<double>(std::max<int64_t>(stats.cells_seen, 1));
+    const double n_batches = static_cast<double>(std::max<int64_t>(epoch.n_batches, 1));
+    const auto n_val = epoch.n_validation;
     stats.train_loss = v[0] / n_train;
     stats.train_reconstruction = v[1] / n_train;
     stats.train_kl = v[2] / n_train;
-    stats.train_integration = v[3] / static_cast<double>(std::max<int64_t>(n_batches, 1));
-    stats.train_mil = v[6] / static_cast<double>(std::max<int64_t>(n_batches, 1));
+    stats.train_integration = v[3] / n_batches;
+    stats.train_mil = v[6] / n_batches;
     stats.train_consistency = v[7] / n_train;
     stats.has_validation = n_val > 0 && !stats.interrupted;
     if (stats.has_validation) {
       stats.validation_loss = v[4] / static_cast<double>(n_val);
       stats.validation_reconstruction = v[5] / static_cast<double>(n_val);
     }
-    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - epoch.start).count();
+    epoch.open = false;
 
     if (stats.interrupted) {
       stopping->finish();
@@ -202,16 +231,17 @@ struct Trainer::Impl {
     return stats;
   }
 
+  EpochStats run_epoch(const std::function<bool()>& should_stop) {
+    train_part(should_stop);
+    return end_epoch();
+  }
+
   void finish_epoch(EpochStats& stats) {
     const double monitor = stats.has_validation ? stats.validation_reconstruction : stats.train_reconstruction;
-    const EarlyStopping::Verdict verdict = stopping->finish_epoch(stats.train_loss, monitor, stats.has_validation);
-    stats.improved = verdict.improved;
-    if (verdict.rolled_back) {
-      // Back at the last finite weights: forget the moments and halve the step size.
-      stats.non_finite = true;
+    close_epoch(*stopping, stats, monitor, [this] {
       optimizer->restart(0.5);
       if (head) head->reset_optimizer(0.5);
-    }
+    });
   }
 };
 
@@ -222,6 +252,10 @@ Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, const DataI
 Trainer::~Trainer() = default;
 
 EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) { return impl_->run_epoch(should_stop); }
+
+bool Trainer::train_part(const std::function<bool()>& should_stop) { return impl_->train_part(should_stop); }
+
+EpochStats Trainer::end_epoch() { return impl_->end_epoch(); }
 
 void Trainer::set_data(const DataInput& input) {
   if (impl_->head)
@@ -238,6 +272,10 @@ bool Trainer::finished() const { return impl_->stopping->finished(); }
 void Trainer::restore_best() { impl_->stopping->restore_best(); }
 
 std::vector<NamedArray> Trainer::weights() const { return impl_->net->params().export_arrays(); }
+
+LatentResult Trainer::encode(const std::vector<bool>& use_modality, int64_t chunk_size) const {
+  return encode_cells(*impl_->net, impl_->data, impl_->device, chunk_size, use_modality);
+}
 
 std::vector<NamedArray> Trainer::mil_weights() const {
   return impl_->head ? impl_->head->weights() : std::vector<NamedArray>();
