@@ -127,26 +127,35 @@ guess_likelihood <- function(name, m) {
     "mse"
 }
 
-resolve_likelihoods <- function(likelihoods, mats, verbose, call) {
-    if (is.null(likelihoods)) {
-        likelihoods <- vapply(names(mats), function(nm) guess_likelihood(nm, mats[[nm]]), character(1))
-        mg_inform(c("i" = "Likelihoods: {paste(names(likelihoods), likelihoods, sep = ' = ', collapse = ', ')} (set {.arg likelihoods} to change)."),
-            verbose)
-        return(likelihoods)
+# The likelihood of each modality: from `likelihoods` (named, or unnamed in the modalities'
+# order; modalities it leaves out are guessed), else guessed from the values `reader(name)`
+# gives, with a message. Resolved once: the Seurat and SCE methods resolve them before they
+# pick each modality's layer, and what they pass on (class mg_likelihoods) is used as is.
+resolve_likelihoods <- function(likelihoods, modalities, reader, verbose, call = rlang::caller_env()) {
+    if (inherits(likelihoods, "mg_likelihoods")) return(likelihoods)
+    given <- if (is.null(likelihoods)) character() else unlist(likelihoods)
+    if (length(given) > 0 && is.null(names(given))) {
+        if (length(given) != length(modalities)) {
+            mg_abort(c("{.arg likelihoods} has {length(given)} unnamed entr{?y/ies} for {length(modalities)} modalit{?y/ies}.",
+                "i" = "Name them, e.g. {.code c(rna = \"nb\", adt = \"mse\")}."), call = call)
+        }
+        names(given) <- modalities
     }
-    likelihoods <- unlist(likelihoods)
-    if (is.null(names(likelihoods)) && length(likelihoods) == length(mats)) names(likelihoods) <- names(mats)
-    missing <- setdiff(names(mats), names(likelihoods))
-    if (length(missing) > 0) {
-        mg_abort("{.arg likelihoods} has no entry for modalit{?y/ies} {.val {missing}}.", call = call)
-    }
-    likelihoods <- tolower(likelihoods[names(mats)])
-    likelihoods[likelihoods == "bce"] <- "bernoulli"
-    bad <- setdiff(likelihoods, likelihood_names)
+    given <- tolower(given[intersect(names(given), modalities)])
+    given[given == "bce"] <- "bernoulli"
+    bad <- setdiff(given, likelihood_names)
     if (length(bad) > 0) {
         mg_abort(c("Unknown likelihood: {.val {bad}}.", "i" = "Use one of {.val {likelihood_names}}."), call = call)
     }
-    likelihoods
+    out <- vapply(modalities, function(m) if (m %in% names(given)) given[[m]] else guess_likelihood(m, reader(m)),
+        character(1))
+    names(out) <- modalities
+    guessed <- setdiff(modalities, names(given))
+    if (length(guessed) > 0) {
+        mg_inform(c("i" = "Likelihoods: {paste(names(out), out, sep = ' = ', collapse = ', ')} (set {.arg likelihoods} to change)."),
+            verbose)
+    }
+    structure(out, class = "mg_likelihoods")
 }
 
 # Values of the measured cells must suit the likelihood.
@@ -238,7 +247,7 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
     cells <- resolve_cells(mats, NULL, call)
     pres <- resolve_presence(mats, present, cells, call, absent)
     if (is.null(schema)) {
-        likelihoods <- resolve_likelihoods(likelihoods, mats, verbose, call)
+        likelihoods <- resolve_likelihoods(likelihoods, names(mats), function(nm) mats[[nm]], verbose, call)
     } else {
         likelihoods <- schema_likelihoods(schema)
         pres <- pres[, names(mats), drop = FALSE]

@@ -130,25 +130,6 @@ default_layer <- function(likelihood, count_layer, other_layer) {
     if (likelihood %in% count_likelihoods) count_layer else other_layer
 }
 
-resolve_object_likelihoods <- function(likelihoods, modalities, reader, verbose) {
-    if (!is.null(likelihoods)) {
-        likelihoods <- unlist(likelihoods)
-        if (is.null(names(likelihoods)) && length(likelihoods) == length(modalities)) {
-            names(likelihoods) <- modalities
-        }
-    }
-    out <- vapply(modalities, function(m) {
-        if (!is.null(likelihoods) && m %in% names(likelihoods)) return(tolower(likelihoods[[m]]))
-        guess_likelihood(m, reader(m))
-    }, character(1))
-    names(out) <- modalities
-    if (is.null(likelihoods)) {
-        mg_inform(c("i" = "Likelihoods: {paste(names(out), out, sep = ' = ', collapse = ', ')} (set {.arg likelihoods} to change)."),
-            verbose)
-    }
-    out
-}
-
 object_covariates <- function(meta, batch, continuous, call = rlang::caller_env()) {
     wanted <- c(batch, continuous)
     missing <- setdiff(wanted, names(meta))

@@ -47,7 +47,7 @@ RunMultigrade.SingleCellExperiment <- function(object, altexps = NULL, main_name
 # The modality matrices, likelihoods and covariates of a SingleCellExperiment, for training.
 sce_training_inputs <- function(x, main_name, altexps, assay.types, likelihoods, batch, continuous, verbose) {
     experiments <- sce_experiments(x, main_name, altexps)
-    likelihoods <- resolve_object_likelihoods(likelihoods, names(experiments), function(m) {
+    likelihoods <- resolve_likelihoods(likelihoods, names(experiments), function(m) {
         se <- experiments[[m]]
         SummarizedExperiment::assay(se, sce_assay(se, "mse", NULL, m))
     }, verbose)

@@ -51,9 +51,9 @@ seurat_training_inputs <- function(x, assays, layers, likelihoods, batch, contin
         mg_abort(c("Assay{?s} {.val {unknown}} not found.", "i" = "Assays: {.val {SeuratObject::Assays(x)}}."),
             call = call)
     }
-    likelihoods <- resolve_object_likelihoods(likelihoods, assays, function(a) {
+    likelihoods <- resolve_likelihoods(likelihoods, assays, function(a) {
         seurat_matrix(x, a, "data")
-    }, verbose)
+    }, verbose, call)
     list(mats = seurat_modalities(x, assays, layers, likelihoods), likelihoods = likelihoods,
         covariates = object_covariates(x[[]], batch, continuous), assays = assays)
 }

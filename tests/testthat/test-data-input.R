@@ -76,3 +76,16 @@ test_that("bad options are rejected", {
     expect_error(RunMultigrade(list(adt = cite_data()$adt), device = "tpu", verbose = FALSE),
         class = "mg_error_input")
 })
+
+test_that("likelihoods left out are guessed, once, and an unnamed vector must cover every modality", {
+    cite <- cite_data()
+    mats <- list(rna = cite$rna, adt = cite$adt)
+    expect_message(resolved <- multigrade:::resolve_likelihoods(c(rna = "NB"), names(mats),
+        function(m) mats[[m]], verbose = TRUE), "adt = mse")
+    expect_equal(unclass(resolved), c(rna = "nb", adt = "mse"))
+    # What the Seurat and SCE methods resolved passes through the list method untouched.
+    expect_silent(again <- multigrade:::resolve_likelihoods(resolved, names(mats), stop, verbose = TRUE))
+    expect_identical(again, resolved)
+    expect_error(multigrade:::resolve_likelihoods(c("nb"), names(mats), function(m) mats[[m]], verbose = FALSE),
+        "1 unnamed entry for 2 modalities", class = "mg_error_input")
+})
