@@ -44,3 +44,23 @@ test_that("a saved model also survives saveRDS", {
     again <- readRDS(path)
     expect_identical(predict(again, list(adt = cite_data()$adt)), predict(model, list(adt = cite_data()$adt)))
 })
+
+test_that("MultiMIL models survive SaveMultigrade/LoadMultigrade and saveRDS", {
+    cohorts <- cite_cohorts()
+    fit <- RunMultiMIL(cohorts$train$embedding, sample = cohorts$train$sample, label = cohorts$train$label,
+        max_epochs = 3, seed = 1, verbose = FALSE)
+    path <- tempfile(fileext = ".h5")
+    SaveMultigrade(fit, path)
+    again <- LoadMultigrade(path)
+    expect_s3_class(again, "multimil_model")
+    expect_equal(again$samples, fit$samples)
+    expect_equal(again$attention, fit$attention)
+    a <- PredictSamples(cohorts$test$embedding, fit, sample = cohorts$test$sample)
+    b <- PredictSamples(cohorts$test$embedding, again, sample = cohorts$test$sample)
+    expect_identical(b$samples, a$samples)
+    expect_identical(b$attention, a$attention)
+    rds <- tempfile(fileext = ".rds")
+    saveRDS(fit, rds)
+    expect_identical(PredictSamples(cohorts$test$embedding, readRDS(rds), sample = cohorts$test$sample)$attention,
+        a$attention)
+})
