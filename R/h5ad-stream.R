@@ -105,15 +105,15 @@ open_h5ad_source <- function(files, layers, call = rlang::caller_env()) {
         check_streamable(node, f, call)
         node
     }, handles, layers, files)
-    obs <- h5ad_frame(handles[[1]][["obs"]])
+    obs <- read_h5ad_frame(handles[[1]][["obs"]])
     for (k in seq_along(handles)[-1]) {
-        cells <- rownames(h5ad_frame(handles[[k]][["obs"]]))
+        cells <- rownames(read_h5ad_frame(handles[[k]][["obs"]]))
         if (!identical(cells, rownames(obs))) {
             mg_abort("{.file {files[[k]]}} does not hold the same cells in the same order as {.file {files[[1]]}}.",
                 call = call)
         }
     }
-    features <- lapply(handles, function(h5) rownames(h5ad_frame(h5[["var"]])))
+    features <- lapply(handles, function(h5) rownames(read_h5ad_frame(h5[["var"]])))
     list(handles = handles, nodes = nodes, obs = obs, features = features)
 }
 
@@ -123,8 +123,8 @@ close_h5ad_source <- function(source) {
 
 check_streamable <- function(node, file, call) {
     if (inherits(node, "H5D")) return(invisible())
-    encoding <- hdf5r::h5attributes(node)[["encoding-type"]] %||% hdf5r::h5attributes(node)[["h5sparse_format"]]
-    if (!encoding %in% c("csr_matrix", "csr")) {
+    encoding <- h5_encoding(node)
+    if (encoding != "csr_matrix") {
         mg_abort(c("{.file {file}} stores its matrix as {.val {encoding}}: a range of cells is not one contiguous read.",
             "i" = "Store it as CSR (in Python: {.code adata.X = scipy.sparse.csr_matrix(adata.X)}) or write it with {.fn WriteH5AD}."),
             call = call)

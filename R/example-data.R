@@ -1,0 +1,54 @@
+# The example data shipped in inst/extdata (provenance and licences in the README files there).
+
+#' Example data: NeurIPS 2021 bone marrow and a glioblastoma cohort
+#'
+#' Small real datasets shipped with the package (see the `README.md` files in
+#' `system.file("extdata", package = "multigrade")` for provenance and
+#' licences).
+#'
+#' @param dataset `"cite"` (600 cells, 1000 genes + 134 proteins, 2 donors),
+#'   `"multiome"` (500 cells, 600 genes + 600 peaks, 2 donors) or
+#'   `"glioblastoma"` (5000 cells x 300 genes from 10 samples: 5 patients, each
+#'   with a control and a panobinostat-treated slice; Zhao et al. 2021).
+#' @return A list. `"cite"`: `rna` (raw counts), `adt` (CLR values),
+#'   `adt_counts` (raw counts), `obs` (data frame with `batch`, `cell_type`).
+#'   `"multiome"`: `rna` (raw counts), `atac` (binarised peaks), `atac_counts`,
+#'   `obs`. `"glioblastoma"`: `counts` (raw), `logcounts` (log1p of counts
+#'   scaled to the median library size), `obs` (`patient_id`, `sample_id`,
+#'   `condition`, ...). Matrices are features x cells.
+#' @examples
+#' cite <- multigrade_example("cite")
+#' dim(cite$rna)
+#' table(cite$obs$batch)
+#' @export
+multigrade_example <- function(dataset = c("cite", "multiome", "glioblastoma")) {
+    dataset <- match.arg(dataset)
+    if (dataset == "glioblastoma") return(glioblastoma_example())
+    path <- function(f) system.file("extdata", "neurips2021", f, package = "multigrade", mustWork = TRUE)
+    if (dataset == "cite") {
+        rna <- ReadH5AD(path("cite_rna.h5ad"), layer = "counts")
+        adt <- ReadH5AD(path("cite_adt.h5ad"), layer = "X")
+        adt_counts <- ReadH5AD(path("cite_adt.h5ad"), layer = "counts")$X
+        return(list(rna = rna$X, adt = as.matrix(adt$X), adt_counts = adt_counts,
+            obs = example_obs(rna$obs)))
+    }
+    rna <- ReadH5AD(path("multiome_rna.h5ad"), layer = "counts")
+    atac <- ReadH5AD(path("multiome_atac.h5ad"), layer = "X")
+    atac_counts <- ReadH5AD(path("multiome_atac.h5ad"), layer = "counts")$X
+    list(rna = rna$X, atac = atac$X, atac_counts = atac_counts, obs = example_obs(rna$obs))
+}
+
+glioblastoma_example <- function() {
+    data <- readRDS(system.file("extdata", "glioblastoma", "glioblastoma.rds", package = "multigrade",
+        mustWork = TRUE))
+    size <- Matrix::colSums(data$counts)
+    scaled <- data$counts %*% Matrix::Diagonal(x = stats::median(size) / size)
+    scaled@x <- log1p(scaled@x)
+    dimnames(scaled) <- dimnames(data$counts)
+    list(counts = data$counts, logcounts = as(scaled, "CsparseMatrix"), obs = data$obs)
+}
+
+example_obs <- function(obs) {
+    data.frame(batch = droplevels(obs$batch), cell_type = droplevels(obs$cell_type),
+        row.names = rownames(obs))
+}
