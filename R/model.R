@@ -36,11 +36,14 @@ library_median <- function(m) {
 #' the embedding of the training cells.
 #'
 #' @param object A `multigrade_model`.
-#' @param newdata `NULL`, or a named list of feature x cell matrices like the
-#'   training input. Features are matched by name; a modality may be left out
-#'   (its cells are embedded from the others).
+#' @param newdata `NULL`, a named list of feature x cell matrices like the
+#'   training input, or a Seurat object or SingleCellExperiment (the assays or
+#'   experiments named like the model's modalities are used, each read as in
+#'   training). Features are matched by name; a modality may be left out (its
+#'   cells are embedded from the others).
 #' @param batch,continuous,present Covariates of `newdata` and its presence
-#'   mask, given as in training (levels must be known to the model).
+#'   mask, given as in training (levels must be known to the model); for an
+#'   object, `batch` and `continuous` are metadata column names.
 #' @param type `"latent"` (posterior mean) or `"logvar"` (posterior
 #'   log-variance).
 #' @param device,n_threads Where to compute (default: as in training).
@@ -64,6 +67,12 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
     if (is.null(data)) {
         if (is.null(newdata)) {
             mg_abort(c("The model holds no training data; give {.arg newdata}."))
+        }
+        inputs <- object_inputs(newdata, object, batch, continuous)
+        if (!is.null(inputs)) {
+            newdata <- inputs$newdata
+            batch <- inputs$batch
+            continuous <- inputs$continuous
         }
         data <- prepare_data(newdata, batch = batch, continuous = continuous,
             present = present, schema = model_schema(object), verbose = FALSE)

@@ -50,7 +50,9 @@ NULL
 #' Object methods of [ImputeModality()]: the imputed values become a new assay
 #' (Seurat, in its `data` layer; the quantiles of `n_samples` draws go to
 #' `Misc(object, "<assay>.quantiles")`) or a new altExp (SingleCellExperiment,
-#' assay `"imputed"` plus one assay per quantile).
+#' with assay `logcounts`, or `counts` and `logcounts = log2(counts + 1)` for
+#' count likelihoods, plus `lower` and `upper` for the quantiles of
+#' `n_samples` draws), which scater and scran use without further arguments.
 #'
 #' @param object A `Seurat` object or `SingleCellExperiment`.
 #' @param model A `multigrade_model`; by default the one stored by
@@ -61,8 +63,9 @@ NULL
 #'   [MapToReference.Seurat()]; by default every modality the model knows
 #'   except the target.
 #' @param batch,continuous Metadata column names of the covariates.
-#' @param new.assay.name,name Name of the new assay / altExp (default
-#'   `"imputed.<target>"`).
+#' @param new.assay.name,name Name of the new assay / altExp (default the
+#'   target's name, or `"imputed.<target>"` when the object already has one of
+#'   that name).
 #' @param ... Further arguments of [ImputeModality.list()] (e.g.
 #'   `n_samples`, `library_size`).
 #' @return The object with the imputed modality added.
@@ -126,6 +129,15 @@ NULL
 #' @name RunMultiMIL.Seurat
 NULL
 
+# The name of an imputed modality in an object: the target's own, or with the prefix
+# "imputed." when the object already holds one of that name (said in a message).
+imputed_name <- function(target, taken, what) {
+    if (!target %in% taken) return(target)
+    name <- paste0("imputed.", target)
+    mg_inform(c("i" = "The object already has {.val {target}}: the imputed {what} is {.val {name}}."))
+    name
+}
+
 default_layer <- function(likelihood, count_layer, other_layer) {
     if (likelihood %in% count_likelihoods) count_layer else other_layer
 }
@@ -182,6 +194,26 @@ stored_model <- function(object, reductions, call = rlang::caller_env()) {
     mg_abort(c("No multigrade model found on this object.",
         "i" = "Give {.arg model}, or run {.fn RunMultigrade} / {.fn MapToReference} first."),
         class = "model", call = call)
+}
+
+# What predict() reads from a Seurat object or SingleCellExperiment: the modalities the
+# model knows (`newdata`) and the covariates named by metadata column (`batch`,
+# `continuous`); NULL for anything else.
+object_inputs <- function(object, model, batch, continuous, call = rlang::caller_env()) {
+    if (inherits(object, "Seurat")) {
+        assays <- known_assays(SeuratObject::Assays(object), model, "assays", call)
+        mats <- seurat_modalities(object, assays, NULL, model_likelihoods(model))
+        meta <- object[[]]
+    } else if (inherits(object, "SingleCellExperiment")) {
+        experiments <- sce_experiments(object, NULL, NULL, call)
+        experiments <- experiments[known_assays(names(experiments), model, "experiments", call)]
+        mats <- sce_modalities(object, experiments, NULL, model_likelihoods(model))
+        meta <- as.data.frame(SummarizedExperiment::colData(object))
+    } else {
+        return(NULL)
+    }
+    covariates <- object_covariates(meta, batch, continuous, call)
+    list(newdata = mats, batch = covariates$batch, continuous = covariates$continuous)
 }
 
 known_assays <- function(candidates, model, what, call = rlang::caller_env()) {

@@ -141,10 +141,23 @@ ImputeModality.SingleCellExperiment <- function(object, model = NULL, target, al
     covariates <- object_covariates(as.data.frame(SummarizedExperiment::colData(object)), batch, continuous)
     imputed <- ImputeModality(mats, model, target, batch = covariates$batch,
         continuous = covariates$continuous, ...)
-    values <- c(list(imputed = unclass_matrix(imputed)), attr(imputed, "quantiles"))
-    SingleCellExperiment::altExp(object, name %||% paste0("imputed.", target)) <-  # nolint: object_name_linter.
-        SummarizedExperiment::SummarizedExperiment(values)
+    name <- name %||% imputed_name(target, c(SingleCellExperiment::mainExpName(object),
+        SingleCellExperiment::altExpNames(object)), "altExp")
+    SingleCellExperiment::altExp(object, name) <- imputed_experiment(imputed, model$modalities[[target]]$likelihood)  # nolint: object_name_linter.
     object
+}
+
+# The imputed values as a SingleCellExperiment with Bioconductor's assay names, so that
+# scater and scran use it without arguments: expected counts as `counts` (and log2(x + 1)
+# as `logcounts`), other values as `logcounts`; the quantiles of posterior draws as `lower`
+# and `upper` (two of them) or by their percentage.
+imputed_experiment <- function(imputed, likelihood) {
+    values <- unclass_matrix(imputed)
+    assays <- if (likelihood %in% count_likelihoods) list(counts = values, logcounts = log2(values + 1)) else
+        list(logcounts = values)
+    quantiles <- attr(imputed, "quantiles")
+    if (length(quantiles) == 2) names(quantiles) <- c("lower", "upper")
+    SingleCellExperiment::SingleCellExperiment(assays = c(assays, quantiles))
 }
 
 #' @rdname RunMultiMIL.Seurat

@@ -8,8 +8,13 @@
 #' @rdname RunMultigrade.Seurat
 #' @title Run multigrade on a Seurat object
 #' @description Trains on the given assays and adds a DimReduc (by default
-#'   `"multigrade"`, key `multigrade_`) holding the joint embedding; the model is
-#'   kept in the reduction's `misc` and returned by [GetMultigradeModel()].
+#'   `"multigrade"`, key `multigrade_`) holding the joint embedding, each
+#'   dimension's standard deviation (`Stdev()`, for `ElbowPlot()`) and feature
+#'   loadings of the first assay (the Spearman correlations of
+#'   [LatentFeatureAssociations()], for `DimHeatmap()`); the model is kept in the
+#'   reduction's `misc` and returned by [GetMultigradeModel()]. The call is
+#'   recorded in `object@commands` (`Command(object, "RunMultigrade")`), as for
+#'   every multigrade verb on a Seurat object.
 #' @param object A `Seurat` object (SeuratObject 4 or 5).
 #' @param assays Assays to use, one modality each (default: all assays).
 #' @param layers,slots Per-assay layer (SeuratObject 5) or slot (4) to read,
@@ -39,7 +44,8 @@ RunMultigrade.Seurat <- function(object, assays = NULL, layers = NULL, slots = N
     inputs <- seurat_training_inputs(object, assays, layers %||% slots, likelihoods, batch, continuous, verbose)
     model <- RunMultigrade(inputs$mats, likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
         integrate_on = integrate_on, continuous = inputs$covariates$continuous, verbose = verbose, ...)
-    add_seurat_reduction(object, model$embedding, reduction.name, reduction.key, inputs$assays[[1]], model)
+    object <- add_seurat_reduction(object, model$embedding, reduction.name, reduction.key, inputs$assays[[1]], model)
+    log_seurat_command(object, "RunMultigrade", inputs$assays[[1]], list(...))
 }
 
 # The modality matrices, likelihoods and covariates of a Seurat object, for training.
@@ -58,11 +64,39 @@ seurat_training_inputs <- function(x, assays, layers, likelihoods, batch, contin
         covariates = object_covariates(x[[]], batch, continuous), assays = assays)
 }
 
+# The embedding as a DimReduc with what Seurat's tools read: `stdev` (each dimension's
+# standard deviation over the cells, for ElbowPlot) and feature loadings (each feature of
+# `assay` correlated with a traversal of each dimension, LatentFeatureAssociations(), for
+# DimHeatmap and the reduction's top features).
 add_seurat_reduction <- function(x, embedding, name, key, assay, model) {
     colnames(embedding) <- paste0(key, seq_len(ncol(embedding)))
-    x[[name]] <- SeuratObject::CreateDimReducObject(embeddings = embedding, key = key, assay = assay,
-        global = TRUE, misc = list(model = model))
+    loadings <- if (assay %in% names(model$modalities)) {
+        LatentFeatureAssociations(model, modalities = assay)[[assay]]
+    } else {
+        matrix(numeric(0), 0, ncol(embedding))
+    }
+    attr(loadings, "traversals") <- NULL
+    dimnames(loadings) <- list(rownames(loadings), colnames(embedding))
+    x[[name]] <- SeuratObject::CreateDimReducObject(embeddings = embedding, loadings = loadings, key = key,
+        assay = assay, stdev = unname(apply(embedding, 2, stats::sd)), global = TRUE, misc = list(model = model))
     x
+}
+
+# Records a verb in object@commands as Seurat's own functions do, so that Command(object,
+# "RunMultigrade") gives its arguments: the method's arguments and those in `dots`, without
+# objects and models (the models live in the reductions) or anything large.
+log_seurat_command <- function(object, name, assay, dots = list(), frame = parent.frame()) {
+    method <- sys.function(sys.parent())
+    arguments <- intersect(setdiff(names(formals(method)), c("object", "...")), ls(frame))
+    params <- c(mget(arguments, envir = frame), dots)
+    small <- vapply(params, function(v) {
+        !inherits(v, c("Seurat", "multigrade_model", "multimil_model")) && utils::object.size(v) < 1e5
+    }, logical(1))
+    command <- methods::new(methods::getClass("SeuratCommand", where = asNamespace("SeuratObject")),
+        name = name, params = params[small], time.stamp = Sys.time(),
+        call.string = paste(deparse(sys.call(sys.parent())), collapse = " "), assay.used = assay)
+    object@commands[[name]] <- command
+    object
 }
 
 # One matrix per assay: the layer given in `layers`, else counts for count likelihoods and
@@ -128,7 +162,8 @@ MapToReference.Seurat <- function(object, model, assays = NULL, layers = NULL, s
     result <- MapToReference(mats, model, batch = covariates$batch, continuous = covariates$continuous,
         refdata = reference$refdata, verbose = verbose, ...)
     object <- add_seurat_reduction(object, result$embedding, reduction.name, reduction.key, assays[[1]], result$model)
-    SeuratObject::AddMetaData(object, result$predictions)
+    object <- SeuratObject::AddMetaData(object, result$predictions)
+    log_seurat_command(object, "MapToReference", assays[[1]], list(...))
 }
 
 #' @rdname ImputeModality.Seurat
@@ -145,7 +180,7 @@ ImputeModality.Seurat <- function(object, model = NULL, target, assays = NULL, l
     covariates <- object_covariates(object[[]], batch, continuous)
     imputed <- ImputeModality(mats, model, target, batch = covariates$batch,
         continuous = covariates$continuous, ...)
-    new.assay.name <- new.assay.name %||% paste0("imputed.", target)
+    new.assay.name <- new.assay.name %||% imputed_name(target, SeuratObject::Assays(object), "assay")
     assay <- SeuratObject::CreateAssayObject(data = methods::as(unclass_matrix(imputed), "dgCMatrix"))
     SeuratObject::Key(assay) <- paste0(tolower(gsub("[^[:alnum:]]", "", new.assay.name)), "_")
     object[[new.assay.name]] <- assay
@@ -153,7 +188,7 @@ ImputeModality.Seurat <- function(object, model = NULL, target, assays = NULL, l
     if (!is.null(quantiles)) {
         SeuratObject::Misc(object, slot = paste0(new.assay.name, ".quantiles")) <- quantiles
     }
-    object
+    log_seurat_command(object, "ImputeModality", new.assay.name, list(...))
 }
 
 #' @rdname RunMultiMIL.Seurat
@@ -177,7 +212,8 @@ RunMultiMIL.Seurat <- function(object, sample = "sample_id", label = "condition"
     }
     fit[c("sample_key", "label_key", "reduction")] <- list(sample, label, reduction)
     object@misc$multimil <- fit
-    write_mil_seurat(object, fit$samples, fit$attention, fit$relative_attention, meta[[sample]])
+    object <- write_mil_seurat(object, fit$samples, fit$attention, fit$relative_attention, meta[[sample]])
+    log_seurat_command(object, "RunMultiMIL", SeuratObject::DefaultAssay(object), list(...))
 }
 
 #' @rdname RunMultiMIL.Seurat
@@ -190,7 +226,8 @@ PredictSamples.Seurat <- function(object, model = NULL, sample = NULL, reduction
     sample <- sample %||% model$sample_key
     meta <- object[[]]
     out <- PredictSamples(seurat_embedding(object, reduction), model, sample = meta_column(meta, sample), ...)
-    write_mil_seurat(object, out$samples, out$attention, out$relative_attention, meta[[sample]])
+    object <- write_mil_seurat(object, out$samples, out$attention, out$relative_attention, meta[[sample]])
+    log_seurat_command(object, "PredictSamples", SeuratObject::DefaultAssay(object), list(...))
 }
 
 seurat_embedding <- function(object, reduction, call = rlang::caller_env()) {

@@ -10,7 +10,7 @@ packages=(
   r-cran-testthat r-cran-seurat r-cran-seuratobject r-bioc-singlecellexperiment r-cran-uwot
   r-cran-igraph r-cran-cluster r-cran-randomforest r-cran-fnn r-cran-irlba
   clang-format r-cran-lintr
-  python3-anndata  # the tests check .h5ad files against Python's anndata
+  python3-anndata r-bioc-scater  # checks against Python's anndata and scater
 )
 missing=()
 for p in "${packages[@]}"; do

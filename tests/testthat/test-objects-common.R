@@ -86,9 +86,12 @@ test_that("MapToReference and ImputeModality work on Seurat and SingleCellExperi
         "not the reference object", class = "mg_error_input")
 
     query <- ImputeModality(query, target = "ADT", batch = "batch")
-    expect_true("imputed.ADT" %in% SeuratObject::Assays(query))
-    imputed <- as.matrix(SeuratObject::GetAssayData(query, assay = "imputed.ADT", slot = "data"))
+    expect_true("ADT" %in% SeuratObject::Assays(query))  # the target's name: the query has no ADT
+    imputed <- as.matrix(SeuratObject::GetAssayData(query, assay = "ADT", slot = "data"))
     expect_equal(dim(imputed), c(nrow(adt), sum(s$query)))
+    expect_message(again <- ImputeModality(query, target = "ADT", batch = "batch"), "imputed.ADT")
+    expect_true("imputed.ADT" %in% SeuratObject::Assays(again))
+    expect_s4_class(SeuratObject::Command(again, "ImputeModality"), "SeuratCommand")
 
     sce <- SingleCellExperiment::SingleCellExperiment(list(counts = cite$rna[, s$query]),
         colData = cite$obs[s$query, ])
@@ -98,7 +101,12 @@ test_that("MapToReference and ImputeModality work on Seurat and SingleCellExperi
     expect_equal(unname(SingleCellExperiment::reducedDim(sce, "REF.MULTIGRADE")), unname(emb), tolerance = 1e-6)
     expect_identical(sce$predicted.cell_type, unname(query$predicted.cell_type))
     sce <- ImputeModality(sce, target = "ADT", batch = "batch", n_samples = 5)
-    alt <- SingleCellExperiment::altExp(sce, "imputed.ADT")
-    expect_identical(SummarizedExperiment::assayNames(alt), c("imputed", "2.5%", "97.5%"))
-    expect_equal(unname(SummarizedExperiment::assay(alt, "imputed")), unname(imputed), tolerance = 1e-5)
+    alt <- SingleCellExperiment::altExp(sce, "ADT")
+    expect_s4_class(alt, "SingleCellExperiment")
+    expect_identical(SummarizedExperiment::assayNames(alt), c("logcounts", "lower", "upper"))
+    expect_equal(unname(SummarizedExperiment::assay(alt, "logcounts")), unname(imputed), tolerance = 1e-5)
+    expect_true(all(SummarizedExperiment::assay(alt, "lower") <= SummarizedExperiment::assay(alt, "upper")))
+    skip_if_not_installed("scater")
+    # scater reads the imputed protein without being told which assay.
+    expect_s3_class(scater::plotExpression(alt, rownames(alt)[1:2]), "ggplot")
 })
