@@ -127,9 +127,12 @@ seurat_anndata <- function(object, assay, call = rlang::caller_env()) {
     if (!assay %in% SeuratObject::Assays(object)) {
         mg_abort(c("Assay {.val {assay}} not found.", "i" = "Assays: {.val {SeuratObject::Assays(object)}}."), call = call)
     }
-    x <- seurat_matrix(object, assay, "data")
     counts <- tryCatch(seurat_matrix(object, assay, "counts"), error = function(e) NULL)
-    layers <- if (!is.null(counts) && identical(dim(counts), dim(x))) list(counts = counts) else list()
+    # SeuratObject 5 assays may lack `data` (before NormalizeData): X is then the counts.
+    x <- tryCatch(seurat_matrix(object, assay, "data"), error = function(e) NULL) %||% counts
+    if (is.null(x)) mg_abort("Assay {.val {assay}} has neither {.val data} nor {.val counts}.", call = call)
+    keep_counts <- !is.null(counts) && identical(dim(counts), dim(x)) && !identical(counts, x)
+    layers <- if (keep_counts) list(counts = counts) else list()
     features <- tryCatch(as.data.frame(object[[assay]][[]]), error = function(e) data.frame(row.names = rownames(x)))
     features <- if (nrow(features) == nrow(x)) features[rownames(x), , drop = FALSE] else data.frame(row.names = rownames(x))
     reductions <- lapply(stats::setNames(SeuratObject::Reductions(object), paste0("X_", SeuratObject::Reductions(object))),

@@ -29,4 +29,10 @@ test_that("RunMultigrade works on SeuratObject 5 objects with split layers and p
     expect_equal(res$adt_cells_trained, res$n_adt_cells)
     # Same data in the same order: the Seurat path and plain matrices give the same embedding.
     expect_equal(unname(res$seurat_adt_cells), unname(res$direct_adt_cells), tolerance = 1e-5)
+    # Seurat's conventions hold on v5 objects too, and they go to .h5ad and back.
+    expect_identical(res$command_batch, "batch")
+    expect_equal(res$stdev, unname(apply(res$embedding, 2, stats::sd)))
+    expect_true(res$h5ad_counts_equal)
+    expect_identical(unname(res$h5ad_batch), unname(res$obs_batch))
+    expect_equal(unname(res$h5ad_embedding), unname(res$embedding))
 })

@@ -26,7 +26,15 @@ emb <- Embeddings(obj, "multigrade")
 # The same model embeds the cells from plain matrices: the v5 reader must hand it the same
 # data in the same cell order.
 direct <- predict(model, list(RNA = cite$rna, ADT = cite$adt), batch = obs$batch)
+# Seurat's conventions on a v5 object, and a round trip through .h5ad.
+command <- Command(obj, "RunMultigrade")
+h5ad <- tempfile(fileext = ".h5ad")
+WriteH5AD(obj, h5ad, assay = "RNA")
+back <- ReadH5AD(h5ad)
 saveRDS(list(
+    command_batch = command$batch, stdev = Stdev(obj[["multigrade"]]),
+    h5ad_counts_equal = isTRUE(all.equal(back$X, LayerData(JoinLayers(obj[["RNA"]]), "counts")[, colnames(obj)])),
+    h5ad_batch = back$obs$batch, obs_batch = obj$batch, h5ad_embedding = back$obsm$X_multigrade,
     seurat_object_version = as.character(packageVersion("SeuratObject")),
     matrix_version = as.character(packageVersion("Matrix")),
     assay_class = class(obj[["RNA"]])[1],
