@@ -16,9 +16,9 @@
 #'   `lapply(mu$mod, "[[", "X")` is input for [RunMultigrade()].
 #' @seealso [WriteH5MU()].
 #' @examples
-#' mats <- list(rna = multigrade_example("cite")$rna, adt = multigrade_example("cite")$adt)
+#' cite <- multigrade_example("cite")
 #' path <- tempfile(fileext = ".h5mu")
-#' WriteH5MU(mats, path)
+#' WriteH5MU(list(rna = cite$rna, adt = cite$adt), path)
 #' mu <- ReadH5MU(path)
 #' vapply(mu$mod, function(m) nrow(m$X), 1L)
 #' @export

@@ -135,34 +135,6 @@ print.summary.multigrade_model <- function(x, ...) {
     invisible(x)
 }
 
-#' Plot the training history
-#'
-#' Training and validation loss per epoch.
-#'
-#' @param x A `multigrade_model`.
-#' @param which `"reconstruction"` or `"loss"` (total objective).
-#' @param ... Passed to [graphics::plot()].
-#' @return `x`, invisibly.
-#' @examples
-#' cite <- multigrade_example("cite")
-#' model <- RunMultigrade(list(rna = cite$rna, adt = cite$adt), max_epochs = 5,
-#'     seed = 1, verbose = FALSE)
-#' plot(model)
-#' @export
-plot.multigrade_model <- function(x, which = c("reconstruction", "loss"), ...) {
-    which <- match.arg(which)
-    h <- x$history
-    if (nrow(h) == 0) mg_abort("The model has no training history to plot.", class = "model")
-    train <- if (which == "loss") h$train_loss else h$train_reconstruction
-    val <- if (which == "loss") h$validation_loss else h$validation_reconstruction
-    range_y <- range(c(train, val), na.rm = TRUE)
-    graphics::plot(h$epoch, train, type = "l", col = "black", ylim = range_y, xlab = "epoch",
-        ylab = paste(which, "per cell"), main = "multigrade training", ...)
-    if (!all(is.na(val))) graphics::lines(h$epoch, val, col = "firebrick")
-    graphics::legend("topright", legend = c("train", "validation"),
-        col = c("black", "firebrick"), lty = 1, bty = "n")
-    invisible(x)
-}
 
 #' Get the trained model back from an object
 #'

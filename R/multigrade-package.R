@@ -10,5 +10,5 @@
 #' @importFrom Rcpp evalCpp
 #' @importFrom stats predict
 #' @importFrom methods as
-#' @importFrom rlang caller_env
+#' @importFrom rlang caller_env .data
 "_PACKAGE"

@@ -8,7 +8,7 @@ packages=(
   r-base-dev libtorch-dev libopenblas0-openmp cmake g++
   r-cran-rcpp r-cran-rcppeigen r-cran-matrix r-cran-hdf5r r-cran-cli r-cran-rlang
   r-cran-testthat r-cran-seurat r-cran-seuratobject r-bioc-singlecellexperiment r-cran-uwot
-  r-cran-igraph r-cran-cluster r-cran-randomforest r-cran-fnn r-cran-irlba
+  r-cran-igraph r-cran-cluster r-cran-randomforest r-cran-fnn r-cran-irlba r-cran-ggplot2
   clang-format r-cran-lintr
   python3-anndata r-bioc-scater  # checks against Python's anndata and scater
 )

@@ -22,7 +22,7 @@ test_that("the model object prints, summarises and plots", {
     expect_gt(s$cells_per_second, 0)
     path <- tempfile(fileext = ".png")
     grDevices::png(path)
-    plot(model)
+    print(plot(model))
     grDevices::dev.off()
     expect_gt(file.size(path), 1000)
 })
