@@ -42,51 +42,9 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
     seed <- draw_seed(seed)
     source <- open_h5ad_source(files, layers)
     on.exit(close_h5ad_source(source), add = TRUE)
-    covariates <- object_covariates(source$obs, batch, continuous)
-    chunks <- chunk_ranges(nrow(source$obs), chunk_size)
-    # Epochs and minibatch size follow all the cells, as for in-memory training (R/train-schedule.R).
-    schedule <- training_schedule(nrow(source$obs), options$train_size, batch_size, max_epochs)
-    max_epochs <- schedule$max_epochs
-    batch_size <- schedule$batch_size
-    mg_inform(c("i" = "Streaming {nrow(source$obs)} cells from {length(files)} file{?s} in {length(chunks)} chunk{?s} of up to {chunk_size} cells."),
-        verbose)
-
-    # The first chunk settles the likelihoods; the whole obs table settles the levels.
-    first <- read_chunk_mats(source, chunks[[1]])
-    probe <- prepare_data(first, likelihoods = likelihoods, batch = chunk_rows(covariates$batch, chunks[[1]]),
-        continuous = chunk_rows(covariates$continuous, chunks[[1]]), integrate_on = integrate_on, verbose = verbose)
-    # The first chunk's modalities with the levels of the whole obs table: every chunk is coded alike.
-    schema <- data_schema(probe, categorical = lapply(covariates$batch %||% list(), covariate_levels))
-    chunk_data <- function(range, mats = read_chunk_mats(source, range)) {
-        prepare_data(mats, batch = chunk_rows(covariates$batch, range),
-            continuous = chunk_rows(covariates$continuous, range), schema = schema, verbose = FALSE)
-    }
-    data <- chunk_data(chunks[[1]], first)
-    rm(first, probe)
-
-    # Each load of a chunk draws its validation cells anew, so validation losses of different
-    # epochs are not comparable: no early stopping, and the last weights are kept.
-    options$early_stopping <- FALSE
-    stream <- data_source(data, length(chunks), function(k) chunk_data(chunks[[k]]), nrow(source$obs))
-    model_config <- core_model_config(data, latent_dim, options)
-    train_config <- core_train_config(data, max_epochs, batch_size, lr, seed, options)
-    fit <- fit_model(stream, model_config, train_config, device, options$n_threads, verbose, restore_best = FALSE)
-    model <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
-    model$cells <- rownames(source$obs)
-    model$validation_cells <- character(0)
-    model$embedding <- do.call(rbind, lapply(chunks, function(range) {
-        predict(model, newdata = NULL, data = chunk_data(range))
-    }))
-    model
-}
-
-chunk_ranges <- function(n, size) {
-    starts <- seq(1L, n, by = size)
-    lapply(starts, function(s) c(s, min(n, s + size - 1L)))
-}
-
-chunk_rows <- function(frame, range) {
-    if (is.null(frame)) NULL else frame[range[1]:range[2], , drop = FALSE]
+    mg_inform(c("i" = "Streaming {nrow(source$obs)} cells from {length(files)} file{?s}."), verbose)
+    train_streamed(function(range) read_chunk_mats(source, range), source$obs, chunk_size, likelihoods, batch,
+        continuous, integrate_on, latent_dim, max_epochs, batch_size, lr, device, seed, verbose, options)
 }
 
 open_h5ad_source <- function(files, layers, call = rlang::caller_env()) {

@@ -138,11 +138,19 @@ print.summary.multigrade_model <- function(x, ...) {
 
 #' Get the trained model back from an object
 #'
-#' @param object A Seurat object or SingleCellExperiment on which
-#'   [RunMultigrade()] was run.
+#' @param object A Seurat object, SingleCellExperiment or MultiAssayExperiment
+#'   on which [RunMultigrade()] (or [MapToReference()]) was run.
 #' @param reduction Name of the reduction that holds the model (Seurat:
-#'   `"multigrade"`, SingleCellExperiment: `"MULTIGRADE"`).
+#'   `"multigrade"`, SingleCellExperiment and MultiAssayExperiment:
+#'   `"MULTIGRADE"`).
 #' @return The `multigrade_model`.
+#' @examples
+#' if (requireNamespace("SeuratObject", quietly = TRUE)) {
+#'     cite <- multigrade_example("cite")
+#'     obj <- SeuratObject::CreateSeuratObject(counts = cite$rna, meta.data = cite$obs)
+#'     obj <- RunMultigrade(obj, batch = "batch", max_epochs = 3, seed = 1, verbose = FALSE)
+#'     GetMultigradeModel(obj)
+#' }
 #' @export
 GetMultigradeModel <- function(object, reduction = NULL) {
     model <- NULL
@@ -151,10 +159,10 @@ GetMultigradeModel <- function(object, reduction = NULL) {
         if (reduction %in% names(object@reductions)) {
             model <- SeuratObject::Misc(object[[reduction]], slot = "model")
         }
-    } else if (inherits(object, "SingleCellExperiment")) {
+    } else if (inherits(object, c("SingleCellExperiment", "MultiAssayExperiment"))) {
         model <- S4Vectors::metadata(object)$multigrade[[reduction %||% "MULTIGRADE"]]
     } else {
-        mg_abort("{.fn GetMultigradeModel} takes a Seurat object or a SingleCellExperiment.")
+        mg_abort("{.fn GetMultigradeModel} takes a Seurat object, a SingleCellExperiment or a MultiAssayExperiment.")
     }
     if (!inherits(model, "multigrade_model")) {
         mg_abort("No multigrade model found under {.val {reduction}}; run {.fn RunMultigrade} first.",

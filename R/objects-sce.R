@@ -8,6 +8,11 @@
 #' are the modalities. Adds `reducedDim(object, name)` with the joint embedding and
 #' keeps the model in `metadata(object)$multigrade[[name]]`.
 #'
+#' Assays held on disk (DelayedArray, e.g. HDF5Array's `HDF5Matrix`) are not
+#' loaded whole: training streams them `chunk_size` cells at a time (default
+#' 50000, passed in `...`) as [RunMultigradeH5AD()] streams `.h5ad` files, with
+#' the same defaults for epochs and minibatches and without early stopping.
+#'
 #' @param object A `SingleCellExperiment`.
 #' @param altexps Alternative experiments to use as further modalities
 #'   (default: all).
@@ -19,7 +24,8 @@
 #' @param batch,continuous `colData` column names of the covariates.
 #' @param name Name of the new `reducedDim`.
 #' @inheritParams RunMultigrade
-#' @param ... Further arguments of [RunMultigrade()].
+#' @param ... Further arguments of [RunMultigrade()] (and `chunk_size` for
+#'   disk-backed assays).
 #' @return The SingleCellExperiment with the embedding added.
 #' @examples
 #' if (requireNamespace("SingleCellExperiment", quietly = TRUE)) {
@@ -39,8 +45,12 @@ RunMultigrade.SingleCellExperiment <- function(object, altexps = NULL, main_name
                                                verbose = TRUE, ...) {
     require_package("SingleCellExperiment")
     inputs <- sce_training_inputs(object, main_name, altexps, assay.types, likelihoods, batch, continuous, verbose)
-    model <- RunMultigrade(inputs$mats, likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
-        integrate_on = integrate_on, continuous = inputs$covariates$continuous, verbose = verbose, ...)
+    model <- if (any(vapply(inputs$mats, is_delayed_matrix, logical(1)))) {
+        train_delayed(inputs$mats, inputs$likelihoods, inputs$covariates, integrate_on, verbose, ...)
+    } else {
+        RunMultigrade(inputs$mats, likelihoods = inputs$likelihoods, batch = inputs$covariates$batch,
+            integrate_on = integrate_on, continuous = inputs$covariates$continuous, verbose = verbose, ...)
+    }
     add_sce_reduction(object, model$embedding, name, model)
 }
 

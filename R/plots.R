@@ -189,7 +189,7 @@ PlotAttention <- function(fit, embedding = NULL, group = NULL, type = c("embeddi
 #' PlotImputation(adt, cite$adt, n = 4)
 #' @export
 PlotImputation <- function(imputed, measured, features = NULL, n = 6L) {
-    imputed <- unclass_matrix(imputed)
+    imputed <- as.matrix(unclass_matrix(imputed))
     measured <- as.matrix(measured)
     cells <- intersect(colnames(imputed), colnames(measured))
     shared <- intersect(rownames(imputed), rownames(measured))

@@ -10,7 +10,9 @@ packages=(
   r-cran-testthat r-cran-seurat r-cran-seuratobject r-bioc-singlecellexperiment r-cran-uwot
   r-cran-igraph r-cran-cluster r-cran-randomforest r-cran-fnn r-cran-irlba r-cran-ggplot2
   clang-format r-cran-lintr
-  python3-anndata r-bioc-scater  # checks against Python's anndata and scater
+  # tests against Python's anndata, scater, MultiAssayExperiment and HDF5Array; the vignettes
+  python3-anndata r-bioc-scater r-bioc-multiassayexperiment r-bioc-hdf5array
+  r-bioc-biocstyle r-cran-knitr r-cran-rmarkdown pandoc
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -57,7 +57,12 @@ cat(sprintf("R tests: %d passed, %d failed, %d skipped\n", sum(res$passed), fail
 cat(sprintf("%d %d %d\n", sum(res$passed), failed, sum(res$skipped)), file = "build/r-tests.txt")
 '
 read -r r_passed r_failed r_skipped < build/r-tests.txt 2>/dev/null || { r_passed=0; r_failed=1; r_skipped=0; }
-passed=$((cpp_passed + r_passed)); failed=$((cpp_failed + r_failed))
+# The vignettes, built on the bundled data: one test each.
+vignette_line=$(bash scripts/check-vignettes.sh | tee /dev/stderr | tail -n 1)
+v_passed=$(echo "$vignette_line" | awk '{print $1}'); v_failed=$(echo "$vignette_line" | awk '{print $3}')
+[ -n "$v_passed" ] || { v_passed=0; v_failed=1; }
+echo "vignettes: $v_passed passed, $v_failed failed"
+passed=$((cpp_passed + r_passed + v_passed)); failed=$((cpp_failed + r_failed + v_failed))
 echo "skipped: ${r_skipped}"
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
