@@ -123,7 +123,9 @@ plotted_embedding <- function(object, call = rlang::caller_env()) {
 embedding_layout <- function(embedding, method, seed) {
     if (method == "pca") return(stats::prcomp(embedding, rank. = 2)$x)
     require_package("uwot")
-    with_seed(seed, uwot::umap(embedding, n_neighbors = min(15L, nrow(embedding) - 1L), n_threads = 1L))
+    # Seurat's RunUMAP() settings, so that the picture looks like the one its users know.
+    with_seed(seed, uwot::umap(embedding, n_neighbors = min(30L, nrow(embedding) - 1L), min_dist = 0.3,
+        metric = "cosine", n_threads = 1L))
 }
 
 #' Plot MultiMIL attention
