@@ -25,17 +25,16 @@ multigrade_example <- function(dataset = c("cite", "multiome", "glioblastoma")) 
     dataset <- match.arg(dataset)
     if (dataset == "glioblastoma") return(glioblastoma_example())
     path <- function(f) system.file("extdata", "neurips2021", f, package = "multigrade", mustWork = TRUE)
+    # Each file read once: X and its counts layer.
     if (dataset == "cite") {
         rna <- ReadH5AD(path("cite_rna.h5ad"), layer = "counts")
-        adt <- ReadH5AD(path("cite_adt.h5ad"), layer = "X")
-        adt_counts <- ReadH5AD(path("cite_adt.h5ad"), layer = "counts")$X
-        return(list(rna = rna$X, adt = as.matrix(adt$X), adt_counts = adt_counts,
+        adt <- ReadH5AD(path("cite_adt.h5ad"))
+        return(list(rna = rna$X, adt = as.matrix(adt$X), adt_counts = adt$layers$counts,
             obs = example_obs(rna$obs)))
     }
     rna <- ReadH5AD(path("multiome_rna.h5ad"), layer = "counts")
-    atac <- ReadH5AD(path("multiome_atac.h5ad"), layer = "X")
-    atac_counts <- ReadH5AD(path("multiome_atac.h5ad"), layer = "counts")$X
-    list(rna = rna$X, atac = atac$X, atac_counts = atac_counts, obs = example_obs(rna$obs))
+    atac <- ReadH5AD(path("multiome_atac.h5ad"))
+    list(rna = rna$X, atac = atac$X, atac_counts = atac$layers$counts, obs = example_obs(rna$obs))
 }
 
 glioblastoma_example <- function() {

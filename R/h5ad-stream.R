@@ -27,9 +27,9 @@
 #' @examples
 #' cite <- multigrade_example("cite")
 #' rna <- tempfile(fileext = ".h5ad")
-#' WriteH5AD(cite$rna, rna, obs = cite$obs)
+#' WriteH5AD(cite$rna[, 1:300], rna, obs = cite$obs[1:300, ])
 #' model <- RunMultigradeH5AD(c(rna = rna), likelihoods = c(rna = "nb"), batch = "batch",
-#'     chunk_size = 200, max_epochs = 3, seed = 1, verbose = FALSE)
+#'     chunk_size = 100, max_epochs = 2, seed = 1, verbose = FALSE)
 #' dim(model$embedding)
 #' @export
 RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = NULL, integrate_on = NULL,

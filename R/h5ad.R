@@ -11,8 +11,11 @@
 #' @param file Path of the `.h5ad` file.
 #' @param layer `"X"` or the name of a matrix in `layers/` (e.g. `"counts"`) to
 #'   return as `X`.
-#' @param as `"list"` (the parts as below), `"Seurat"` or
-#'   `"SingleCellExperiment"` (see [as_seurat_anndata()]).
+#' @param as `"list"` (the parts as below), `"Seurat"` (one assay: `counts`
+#'   from `layers$counts`, or from `X` when it holds counts, `data` from `X`;
+#'   `obs` as metadata, `obsm`'s `X_<name>` as reductions) or
+#'   `"SingleCellExperiment"` (assays `X` and the layers, `obs` as `colData`,
+#'   `var` as `rowData`, `obsm` as reducedDims).
 #' @param assay For `as = "Seurat"`: the assay's name.
 #' @return With `as = "list"`, a list with `X` (features x cells; `dgCMatrix`
 #'   when stored sparse), `layers` (named list of such matrices), `obs` and
@@ -93,9 +96,12 @@ read_anndata <- function(group, layer = "X", label = "", call = rlang::caller_en
 #'   list with `X` (and optionally `layers`, `obs`, `var`, `obsm`, `varm`, `uns`,
 #'   as [ReadH5AD()] returns), a Seurat object or a SingleCellExperiment.
 #' @param file Path of the `.h5ad` file.
-#' @param ... For a matrix: `obs`, `var` (data frames with one row per cell and
-#'   per feature), `layers`, `obsm`, `varm`, `uns` (named lists). For a Seurat
-#'   object: `assay` (default the default assay).
+#' @param obs,var For a matrix: data frames with one row per cell and per
+#'   feature (default none).
+#' @param layers,obsm,varm,uns For a matrix: named lists of further matrices
+#'   of the same shape, of cells x components and features x components
+#'   matrices, and of simple values (strings, numbers, nested lists).
+#' @param ... Unused by the methods for matrices and lists.
 #' @param overwrite Replace an existing file.
 #' @return `file`, invisibly.
 #' @examples

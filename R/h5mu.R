@@ -79,7 +79,7 @@ merge_modality_obs <- function(obs, mods) {
 #' @examples
 #' cite <- multigrade_example("cite")
 #' path <- tempfile(fileext = ".h5mu")
-#' WriteH5MU(list(rna = cite$rna, adt = cite$adt), path, obs = cite$obs)
+#' WriteH5MU(list(rna = cite$rna[, 1:100], adt = cite$adt[, 1:100]), path, obs = cite$obs[1:100, ])
 #' names(ReadH5MU(path)$mod)
 #' @export
 WriteH5MU <- function(object, file, obs = NULL, ..., overwrite = FALSE) {

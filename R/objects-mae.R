@@ -24,10 +24,12 @@
 #' @examples
 #' if (requireNamespace("MultiAssayExperiment", quietly = TRUE)) {
 #'     cite <- multigrade_example("cite")
-#'     measured <- colnames(cite$adt)[1:400]  # protein for two thirds of the cells
+#'     cells <- colnames(cite$rna)[1:300]
+#'     measured <- cells[1:200]  # protein for two thirds of the cells
 #'     mae <- MultiAssayExperiment::MultiAssayExperiment(
-#'         experiments = list(rna = cite$rna, adt = cite$adt[, measured]), colData = S4Vectors::DataFrame(cite$obs))
-#'     mae <- RunMultigrade(mae, batch = "batch", max_epochs = 5, seed = 1, verbose = FALSE)
+#'         experiments = list(rna = cite$rna[, cells], adt = cite$adt[, measured]),
+#'         colData = S4Vectors::DataFrame(cite$obs[cells, ]))
+#'     mae <- RunMultigrade(mae, batch = "batch", max_epochs = 2, seed = 1, verbose = FALSE)
 #'     dim(GetMultigradeModel(mae)$embedding)
 #' }
 #' @export

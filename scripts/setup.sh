@@ -12,7 +12,7 @@ packages=(
   clang-format r-cran-lintr
   # tests against Python's anndata, scater, MultiAssayExperiment and HDF5Array; the vignettes
   python3-anndata r-bioc-scater r-bioc-multiassayexperiment r-bioc-hdf5array
-  r-bioc-biocstyle r-cran-knitr r-cran-rmarkdown pandoc
+  r-bioc-biocstyle r-cran-knitr r-cran-rmarkdown pandoc r-cran-pkgdown chromium
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set-up plus every test: the C++ core alone (CMake, no R) and the R package (testthat).
+# Set-up plus every test: the C++ core alone (CMake, no R), the R package (testthat), the
+# vignettes, R CMD check and the pkgdown site (checked in headless Chromium).
 # Ends with one line "N passed, N failed" (the skipped count is on the line before).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -62,7 +63,17 @@ vignette_line=$(bash scripts/check-vignettes.sh | tee /dev/stderr | tail -n 1)
 v_passed=$(echo "$vignette_line" | awk '{print $1}'); v_failed=$(echo "$vignette_line" | awk '{print $3}')
 [ -n "$v_passed" ] || { v_passed=0; v_failed=1; }
 echo "vignettes: $v_passed passed, $v_failed failed"
-passed=$((cpp_passed + r_passed + v_passed)); failed=$((cpp_failed + r_failed + v_failed))
+# R CMD check (0 errors, 0 warnings) and the pkgdown site checked in headless Chromium: one
+# test each, and one per site page.
+check_line=$(bash scripts/check-package.sh | tee /dev/stderr | tail -n 1)
+site_line=$(bash scripts/check-site.sh | tee /dev/stderr | tail -n 1)
+c_passed=0; c_failed=0
+for line in "$check_line" "$site_line"; do
+  p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')
+  if [ -n "$p" ] && [ -n "$f" ]; then c_passed=$((c_passed + p)); c_failed=$((c_failed + f)); else c_failed=$((c_failed + 1)); fi
+done
+echo "package check and site: $c_passed passed, $c_failed failed"
+passed=$((cpp_passed + r_passed + v_passed + c_passed)); failed=$((cpp_failed + r_failed + v_failed + c_failed))
 echo "skipped: ${r_skipped}"
 echo "${passed} passed, ${failed} failed"
 [ "$failed" -eq 0 ]
