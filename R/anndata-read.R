@@ -17,6 +17,16 @@ h5_attribute <- function(node, name, default = NULL) {
     if (length(value) == 0) default else value
 }
 
+# A dataset's values; hdf5r cannot read an empty variable-length (string) dataset
+# ("H5Dvlen_reclaim(): invalid argument"), as in files with no cells, so empty ones are
+# returned as empty vectors of their type.
+h5_values <- function(node) {
+    if (length(node$dims) > 0 && any(node$dims == 0)) {
+        return(if (inherits(node$get_type(), "H5T_STRING")) character(0) else numeric(0))
+    }
+    node$read()
+}
+
 h5_encoding <- function(node) {
     encoding <- h5_attribute(node, "encoding-type") %||% h5_attribute(node, "h5sparse_format")
     if (is.null(encoding)) return(if (inherits(node, "H5Group")) "dict" else "array")
@@ -30,7 +40,7 @@ read_h5ad_element <- function(node, path = node$get_obj_name()) {
     switch(encoding,
         "csr_matrix" = , "csc_matrix" = read_h5ad_sparse(node, encoding),
         "array" = , "string-array" = read_h5ad_array(node),
-        "numeric-scalar" = , "string" = node$read(),
+        "numeric-scalar" = , "string" = h5_values(node),
         "dataframe" = read_h5ad_frame(node),
         "categorical" = read_h5ad_categorical(node),
         "nullable-integer" = , "nullable-boolean" = , "nullable-string-array" = read_h5ad_nullable(node),
@@ -44,16 +54,16 @@ read_h5ad_element <- function(node, path = node$get_obj_name()) {
 # Dense arrays keep their on-disk orientation as R sees it (features x cells for X and
 # layers); one-dimensional ones are vectors.
 read_h5ad_array <- function(node) {
-    value <- node$read()
+    value <- h5_values(node)
     if (is.array(value) && length(dim(value)) == 1) value <- as.vector(value)
     value
 }
 
 read_h5ad_sparse <- function(node, encoding) {
     shape <- as.integer(h5_attribute(node, "shape"))
-    p <- as.integer(node[["indptr"]]$read())
-    i <- as.integer(node[["indices"]]$read())
-    x <- as.double(node[["data"]]$read())
+    p <- as.integer(h5_values(node[["indptr"]]))
+    i <- as.integer(h5_values(node[["indices"]]))
+    x <- as.double(h5_values(node[["data"]]))
     if (encoding == "csr_matrix") {
         return(Matrix::sparseMatrix(i = i, p = p, x = x, dims = rev(shape), index1 = FALSE))
     }
@@ -61,8 +71,8 @@ read_h5ad_sparse <- function(node, encoding) {
 }
 
 read_h5ad_categorical <- function(node) {
-    codes <- as.integer(node[["codes"]]$read())
-    levels <- as.character(node[["categories"]]$read())
+    codes <- as.integer(h5_values(node[["codes"]]))
+    levels <- as.character(h5_values(node[["categories"]]))
     codes_to_factor(codes, levels, isTRUE(as.logical(h5_attribute(node, "ordered", FALSE))))
 }
 
@@ -72,8 +82,8 @@ codes_to_factor <- function(codes, levels, ordered = FALSE) {
 
 # Values with a mask of missing entries (TRUE = missing).
 read_h5ad_nullable <- function(node) {
-    values <- node[["values"]]$read()
-    if (node$exists("mask")) values[as.logical(node[["mask"]]$read())] <- NA
+    values <- h5_values(node[["values"]])
+    if (node$exists("mask")) values[as.logical(h5_values(node[["mask"]]))] <- NA
     values
 }
 
@@ -87,7 +97,7 @@ read_h5ad_dict <- function(node, path) {
 # A data frame: rows named by the index, the columns in `column-order`. A 0.7-era
 # categorical column holds integer codes and its levels sit in `__categories`.
 read_h5ad_frame <- function(group) {
-    index <- as.character(group[[h5_attribute(group, "_index", "_index")]]$read())
+    index <- as.character(h5_values(group[[h5_attribute(group, "_index", "_index")]]))
     columns <- as.character(h5_attribute(group, "column-order", character(0)))
     frame <- data.frame(row.names = if (anyDuplicated(index)) make.unique(index) else index)
     legacy <- if (group$exists("__categories")) group[["__categories"]] else NULL
@@ -95,7 +105,7 @@ read_h5ad_frame <- function(group) {
         node <- group[[col]]
         value <- read_h5ad_element(node, col)
         if (!is.null(legacy) && legacy$exists(col) && !is.factor(value)) {
-            value <- codes_to_factor(as.integer(value), as.character(legacy[[col]]$read()),
+            value <- codes_to_factor(as.integer(value), as.character(h5_values(legacy[[col]])),
                 isTRUE(as.logical(h5_attribute(legacy[[col]], "ordered", FALSE))))
         }
         frame[[col]] <- value

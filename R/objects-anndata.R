@@ -5,7 +5,11 @@
 # reductions `<name>`; a MuData's first modality is the SingleCellExperiment's main
 # experiment and the others its altExps.
 
-convert_anndata <- function(ad, as, assay) {
+convert_anndata <- function(ad, as, assay, call = rlang::caller_env()) {
+    if (as != "list" && is.null(ad$X)) {
+        mg_abort(c("The file holds no matrix {.val X} to build a {as} object from.",
+            "i" = "Read it with {.code as = \"list\"}, or name a layer."), class = "file", call = call)
+    }
     switch(as,
         list = ad,
         Seurat = anndata_to_seurat(stats::setNames(list(ad), assay), ad$obs),
@@ -39,7 +43,11 @@ anndata_assay <- function(ad) {
     } else {
         SeuratObject::CreateAssayObject(data = x)
     }
-    if (ncol(ad$var) > 0) assay <- SeuratObject::AddMetaData(assay, metadata = ad$var)
+    if (ncol(ad$var) > 0) {
+        var <- ad$var
+        rownames(var) <- rownames(assay)  # Seurat's feature names (no underscores), same order
+        assay <- SeuratObject::AddMetaData(assay, metadata = var)
+    }
     assay
 }
 

@@ -59,14 +59,18 @@ cat(sprintf("%d %d %d\n", sum(res$passed), failed, sum(res$skipped)), file = "bu
 '
 read -r r_passed r_failed r_skipped < build/r-tests.txt 2>/dev/null || { r_passed=0; r_failed=1; r_skipped=0; }
 # The vignettes, built on the bundled data: one test each.
-vignette_line=$(bash scripts/check-vignettes.sh | tee /dev/stderr | tail -n 1)
+# (Each step's output is captured, then printed: `tee /dev/stderr` would truncate a log file
+# that stderr is redirected to.)
+vignette_out=$(bash scripts/check-vignettes.sh 2>&1); echo "$vignette_out"
+vignette_line=$(echo "$vignette_out" | tail -n 1)
 v_passed=$(echo "$vignette_line" | awk '{print $1}'); v_failed=$(echo "$vignette_line" | awk '{print $3}')
 [ -n "$v_passed" ] || { v_passed=0; v_failed=1; }
 echo "vignettes: $v_passed passed, $v_failed failed"
 # R CMD check (0 errors, 0 warnings) and the pkgdown site checked in headless Chromium: one
 # test each, and one per site page.
-check_line=$(bash scripts/check-package.sh | tee /dev/stderr | tail -n 1)
-site_line=$(bash scripts/check-site.sh | tee /dev/stderr | tail -n 1)
+check_out=$(bash scripts/check-package.sh 2>&1); echo "$check_out"
+site_out=$(bash scripts/check-site.sh 2>&1); echo "$site_out"
+check_line=$(echo "$check_out" | tail -n 1); site_line=$(echo "$site_out" | tail -n 1)
 c_passed=0; c_failed=0
 for line in "$check_line" "$site_line"; do
   p=$(echo "$line" | awk '{print $1}'); f=$(echo "$line" | awk '{print $3}')

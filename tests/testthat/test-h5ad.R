@@ -69,6 +69,33 @@ test_that("the shared .h5ad files, whose obs has no columns, read with their 0.7
     expect_true(is.character(adt$uns$dataset_id))
 })
 
+test_that("every .h5ad file in ../shared/data reads, as a list, a Seurat object and a SingleCellExperiment", {
+    files <- list.files(shared_file(), pattern = "[.]h5ad$", recursive = TRUE, full.names = TRUE)
+    skip_if(length(files) == 0, "../shared/data is not beside the checkout")
+    skip_if_not_installed("SeuratObject")
+    skip_if_not_installed("SingleCellExperiment")
+    with_matrix <- 0
+    for (f in files) {
+        ad <- ReadH5AD(f)
+        expect_equal(nrow(ad$obs), if (is.null(ad$X)) nrow(ad$obs) else ncol(ad$X), info = f)
+        if (is.null(ad$X) || min(dim(ad$X)) == 0) next
+        with_matrix <- with_matrix + 1
+        seurat <- suppressWarnings(ReadH5AD(f, as = "Seurat"))
+        expect_equal(dim(seurat), dim(ad$X), info = f)
+        sce <- ReadH5AD(f, as = "SingleCellExperiment")
+        expect_equal(dim(sce), dim(ad$X), info = f)
+        expect_identical(colnames(sce), rownames(ad$obs), info = f)
+    }
+    expect_gt(with_matrix, 20)
+    # pbmc1k's two files (RNA counts, ADT counts) train together.
+    rna <- ReadH5AD(shared_file("pbmc1k_protein_v3_neurips_viash", "pbmc_1k_protein_v3.output_rna.h5ad"))
+    adt <- ReadH5AD(shared_file("pbmc1k_protein_v3_neurips_viash", "pbmc_1k_protein_v3.output_mod2.h5ad"))
+    model <- RunMultigrade(list(rna = rna$X, adt = adt$X), likelihoods = c(rna = "nb", adt = "nb"), max_epochs = 2,
+        seed = 1, verbose = FALSE, options = quick_options())
+    expect_equal(dim(model$embedding), c(ncol(rna$X), 30L))
+    expect_true(all(is.finite(model$embedding)))
+})
+
 test_that("the shared .h5mu file reads as a list, a Seurat object and a SingleCellExperiment, and trains", {
     path <- shared_file("multiome_pbmc_muon_tiny", "test_rna_atac.h5mu")
     skip_if_not(file.exists(path), "../shared/data is not beside the checkout")
