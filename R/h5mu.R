@@ -35,10 +35,10 @@ ReadH5MU <- function(file, as = c("list", "Seurat", "SingleCellExperiment")) {
         read_anndata(h5[["mod"]][[nm]], "X", paste0(basename(file), ":mod/", nm))
     })
     obs <- if (h5$exists("obs")) read_h5ad_frame(h5[["obs"]]) else mods[[1]]$obs
-    mu <- list(mod = mods, obs = obs,
-        var = if (h5$exists("var")) read_h5ad_frame(h5[["var"]]) else NULL,
+    var <- if (h5$exists("var")) read_h5ad_frame(h5[["var"]]) else NULL
+    mu <- list(mod = mods, obs = obs, var = var,
         obsm = read_h5ad_axis_arrays(h5, "obsm", rownames(obs)),
-        varm = if (h5$exists("var")) read_h5ad_axis_arrays(h5, "varm", rownames(read_h5ad_frame(h5[["var"]]))) else list(),
+        varm = if (is.null(var)) list() else read_h5ad_axis_arrays(h5, "varm", rownames(var)),
         uns = if (h5$exists("uns")) read_h5ad_element(h5[["uns"]], "uns") else list())
     switch(as,
         list = mu,
