@@ -6,7 +6,9 @@
 #
 # Variants: the defaults (anchored joint space, learned donor row, k chosen inside the
 # reference); no query training (the new row stays the reference's mean); votes among the
-# reference's own ADT-only embeddings; the anchored space with fixed k; and the raw proteins.
+# reference's own ADT-only embeddings; the anchored space with fixed k; the anchored space
+# joined with the measured proteins (each part scaled by its mean distance to the 15th
+# neighbour, so both weigh alike); and the raw proteins.
 
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "load.R"))
 options(multigrade.verbose = FALSE)
@@ -26,6 +28,14 @@ vote_accuracy <- function(reference, query, k) {
     mean(apply(nn, 1, function(ix) majority(ref_labels[ix])) == query_labels)
 }
 
+raw <- list(reference = t(d$mods$adt[, s$ref]), query = t(d$mods$adt[, s$query]))
+neighbour_scale <- function(x) mean(FNN::get.knn(x, k = 15)$nn.dist[, 15])
+joined_accuracy <- function(reference_latent, query_latent) {
+    a <- neighbour_scale(reference_latent)
+    b <- neighbour_scale(raw$reference)
+    joined <- cbind(reference_latent / a, raw$reference / b)
+    vote_accuracy(joined, cbind(query_latent / a, raw$query / b), cv_k(joined, ref_labels))
+}
 rows <- list()
 for (seed in seeds) {
     model <- suppressWarnings(RunMultigrade(lapply(d$mods, function(x) x[, s$ref]), batch = d$obs$batch[s$ref],
@@ -50,11 +60,11 @@ for (seed in seeds) {
         adt_space_vote = vote_accuracy(adt_space, own, k_adt),
         anchored_k5 = vote_accuracy(model$embedding, default$embedding, 5L),
         anchored_k15 = vote_accuracy(model$embedding, default$embedding, 15L),
-        anchored_k30 = vote_accuracy(model$embedding, default$embedding, 30L))
+        anchored_k30 = vote_accuracy(model$embedding, default$embedding, 30L),
+        with_proteins = joined_accuracy(model$embedding, default$embedding))
     rows[[seed]] <- r
     say("seed %d: %s (k in the ADT-only space %d)", seed, paste(sprintf("%s %.3f", names(r), r), collapse = ", "), k_adt)
 }
-raw <- list(reference = t(d$mods$adt[, s$ref]), query = t(d$mods$adt[, s$query]))
 k_raw <- cv_k(raw$reference, ref_labels)
 scores <- do.call(rbind, rows)
 for (col in colnames(scores)) say("%-18s %.3f ± %.3f", col, mean(scores[, col]), stats::sd(scores[, col]))
