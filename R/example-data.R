@@ -22,7 +22,16 @@
 #' table(cite$obs$batch)
 #' @export
 multigrade_example <- function(dataset = c("cite", "multiome", "glioblastoma")) {
-    dataset <- match.arg(dataset)
+    dataset <- check_choice(dataset, c("cite", "multiome", "glioblastoma"))
+    # Read once per session (examples, vignettes and tests ask again and again); R's copy
+    # semantics keep the cached copy safe from the caller's changes.
+    if (is.null(example_cache[[dataset]])) example_cache[[dataset]] <- read_example(dataset)
+    example_cache[[dataset]]
+}
+
+example_cache <- new.env(parent = emptyenv())
+
+read_example <- function(dataset) {
     if (dataset == "glioblastoma") return(glioblastoma_example())
     path <- function(f) system.file("extdata", "neurips2021", f, package = "multigrade", mustWork = TRUE)
     # Each file read once: X and its counts layer.

@@ -188,10 +188,8 @@ cv_summary <- function(predictions, task) {
     rows <- lapply(methods, function(m) {
         p <- predictions[predictions$method == m, ]
         features <- sub("^(ridge|random_forest)_", "", m)
-        score <- if (task == "regression") sqrt(mean((as.numeric(p$predicted) - as.numeric(p$label))^2)) else
-            mean(p$predicted == as.character(p$label))
         out <- data.frame(method = m, features = if (m == "multimil") "cells (attention)" else features,
-            score = score, n_samples = nrow(p), stringsAsFactors = FALSE)
+            score = prediction_score(p, task), n_samples = nrow(p), stringsAsFactors = FALSE)
         names(out)[3] <- if (task == "regression") "rmse" else "accuracy"
         out
     })
@@ -235,4 +233,12 @@ ridge_regression <- function(x_train, y, x_test, lambda = 1) {
     penalty <- diag(c(0, rep(lambda, ncol(z$train) - 1)))
     w <- solve(crossprod(z$train) + penalty, crossprod(z$train, y))
     as.vector(z$test %*% w)
+}
+
+# Accuracy of held-out predictions, or their RMSE for regression.
+prediction_score <- function(predictions, task) {
+    if (task == "regression") {
+        return(sqrt(mean((as.numeric(predictions$predicted) - as.numeric(predictions$label))^2)))
+    }
+    mean(predictions$predicted == as.character(predictions$label))
 }

@@ -262,3 +262,17 @@ mil_cell_columns <- function(cells, samples, attention, relative, sample_of_cell
     data.frame(mil.attention = unname(attention[cells]), mil.attention.relative = unname(relative[cells]),
         mil.predicted = predicted, row.names = cells)
 }
+
+# A modality's matrix over all `cells`, in their order: NA columns for the cells it did not
+# measure (the missing-modality mark of the core). Sparse stays sparse (the NA columns are
+# stored explicitly); dense stays dense.
+pad_to_cells <- function(m, cells) {
+    if (identical(colnames(m), cells)) return(m)
+    missing <- setdiff(cells, colnames(m))
+    if (length(missing) > 0) {
+        filler <- matrix(NA_real_, nrow(m), length(missing), dimnames = list(rownames(m), missing))
+        m <- if (is.matrix(m)) cbind(m, filler) else
+            cbind(methods::as(m, "CsparseMatrix"), methods::as(filler, "CsparseMatrix"))
+    }
+    m[, cells, drop = FALSE]
+}

@@ -75,10 +75,5 @@ mae_cells_matrix <- function(object, experiment, m, cells) {
     m <- m[, keep, drop = FALSE]
     colnames(m) <- primary[keep]
     if (!inherits(m, "dgCMatrix")) m <- as.matrix(m)
-    missing <- setdiff(cells, colnames(m))
-    if (length(missing) > 0) {
-        filler <- matrix(NA_real_, nrow(m), length(missing), dimnames = list(rownames(m), missing))
-        m <- if (inherits(m, "dgCMatrix")) cbind(m, methods::as(filler, "CsparseMatrix")) else cbind(m, filler)
-    }
-    m[, cells, drop = FALSE]
+    pad_to_cells(m, cells)
 }

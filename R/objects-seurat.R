@@ -137,14 +137,7 @@ seurat_matrix <- function(x, assay, layer, cells = colnames(x)) {
             "i" = "Choose another with {.arg layers}, e.g. {.code layers = c({assay} = \"counts\")}."))
     }
     if (!inherits(m, "dgCMatrix") && !is.matrix(m)) m <- methods::as(m, "dgCMatrix")
-    if (identical(colnames(m), cells)) return(m)
-    missing <- setdiff(cells, colnames(m))
-    if (length(missing) > 0) {
-        filler <- Matrix::Matrix(NA_real_, nrow(m), length(missing), sparse = FALSE,
-            dimnames = list(rownames(m), missing))
-        m <- cbind(methods::as(m, "CsparseMatrix"), methods::as(filler, "CsparseMatrix"))
-    }
-    m[, cells, drop = FALSE]
+    pad_to_cells(m, cells)
 }
 
 #' @rdname MapToReference.Seurat

@@ -9,7 +9,9 @@
 #' the consistency and MIL terms when used), one panel each, with the epoch
 #' whose weights the model kept marked.
 #'
-#' @param x A `multigrade_model` or a `multimil_model`.
+#' @param x A `multigrade_model`, a `multimil_model` or a `multimil_cv`
+#'   (cross-validation by [CrossValidateMIL()]: each method's score per fold
+#'   and over all held-out samples).
 #' @param ... Unused.
 #' @return A ggplot object.
 #' @examples
@@ -39,6 +41,33 @@ plot.multimil_model <- function(x, ...) {
     terms <- list("loss" = c(train = "train_loss", validation = "validation_loss"),
         "validation accuracy" = c(validation = "validation_accuracy"))
     history_plot(h, terms, "value", kept_epoch(h, "validation_loss"))
+}
+
+#' @rdname plot.multigrade_model
+#' @export
+plot.multimil_cv <- function(x, ...) {
+    scores <- fold_scores(x$predictions, x$task)
+    overall <- x$summary
+    metric <- if (x$task == "regression") "rmse" else "accuracy"
+    overall$score <- overall[[metric]]
+    order <- overall$method[order(overall$score, decreasing = metric == "accuracy")]
+    scores$method <- factor(scores$method, levels = rev(order))
+    overall$method <- factor(overall$method, levels = rev(order))
+    ggplot2::ggplot(scores, ggplot2::aes(x = .data$score, y = .data$method)) +
+        ggplot2::geom_point(colour = "grey55", position = ggplot2::position_jitter(width = 0, height = 0.12, seed = 1)) +
+        ggplot2::geom_point(data = overall, shape = 124, size = 7, colour = "firebrick") +
+        ggplot2::labs(x = if (metric == "rmse") "RMSE of the held-out samples" else "accuracy on the held-out samples",
+            y = NULL, caption = sprintf("grey: one fold each; red: over all %d held-out samples", length(x$folds))) +
+        ggplot2::theme_bw()
+}
+
+# Each method's score within each fold (accuracy, or RMSE for regression).
+fold_scores <- function(predictions, task) {
+    keys <- unique(predictions[c("method", "fold")])
+    keys$score <- vapply(seq_len(nrow(keys)), function(i) {
+        prediction_score(predictions[predictions$method == keys$method[i] & predictions$fold == keys$fold[i], ], task)
+    }, numeric(1))
+    keys
 }
 
 # Long format of the history's terms (all-zero or all-missing ones left out), one panel per

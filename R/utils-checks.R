@@ -16,6 +16,26 @@ check_number <- function(x, min = -Inf, max = Inf, arg = rlang::caller_arg(x),
     }
 }
 
+check_string <- function(x, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+    if (!is.character(x) || length(x) != 1 || is.na(x) || !nzchar(x)) {
+        mg_abort("{.arg {arg}} must be a single non-empty string, not {.obj_type_friendly {x}}.", call = call)
+    }
+}
+
+# match.arg() with a classed error that lists the choices (the first when `x` is the
+# default vector of all of them).
+check_choice <- function(x, choices, arg = rlang::caller_arg(x), call = rlang::caller_env()) {
+    if (identical(x, choices)) return(choices[[1]])
+    if (!is.character(x) || length(x) != 1 || !x %in% choices) {
+        mg_abort(c("{.arg {arg}} must be one of {.or {.val {choices}}}, not {.val {x}}.",
+            "i" = if (is.character(x) && length(x) == 1) "Did you mean {.val {closest_choice(x, choices)}}?"),
+            call = call)
+    }
+    x
+}
+
+closest_choice <- function(x, choices) choices[[which.min(utils::adist(x, choices, ignore.case = TRUE))]]
+
 require_package <- function(pkg, call = rlang::caller_env()) {
     if (!requireNamespace(pkg, quietly = TRUE)) {
         mg_abort("Package {.pkg {pkg}} is needed for this; install it first.", call = call)

@@ -15,6 +15,12 @@ test_that("leave-one-patient-out on the glioblastoma cohort reports MultiMIL nex
     multimil <- cv$summary$accuracy[cv$summary$method == "multimil"]
     expect_gte(multimil, 0.8)  # chance 0.5; the mean-embedding baselines score 0.3-0.7
     expect_false(anyNA(cv$attention))
+    # plot(): one point per method and fold, whose mean over folds of equal size is the overall score.
+    p <- plot(cv)
+    expect_s3_class(p, "ggplot")
+    expect_equal(nrow(p$data), 5 * nrow(cv$summary))
+    expect_equal(as.vector(tapply(p$data$score, as.character(p$data$method), mean)[cv$summary$method]),
+        cv$summary$accuracy)
     # n_folds, formerly k (still accepted, with a warning).
     expect_warning(two <- CrossValidateMIL(emb, sample = gbm$obs$sample_id, label = gbm$obs$condition,
         group = gbm$obs$patient_id, k = 2, baselines = FALSE, max_epochs = 2, seed = 1, verbose = FALSE),
