@@ -24,7 +24,22 @@ h5_values <- function(node) {
     if (length(node$dims) > 0 && any(node$dims == 0)) {
         return(if (inherits(node$get_type(), "H5T_STRING")) character(0) else numeric(0))
     }
+    check_declared_size(node)
     node$read()
+}
+
+# A damaged file can declare a dataset of any size; reading one that claims far more than
+# the file could hold, even compressed, would exhaust memory instead of failing.
+check_declared_size <- function(node, max_ratio = 1000) {
+    width <- node$get_type()$get_size()
+    bytes <- prod(as.numeric(node$dims)) * if (is.finite(width)) width else 16
+    file_bytes <- file.size(node$get_filename())
+    if (is.finite(file_bytes) && bytes > max(1e9, max_ratio * file_bytes)) {
+        declared <- format(prod(as.numeric(node$dims)), big.mark = ",")
+        size <- format(file_bytes, big.mark = ",")
+        mg_abort(c("{.val {node$get_obj_name()}} declares {declared} values, more than a file of {size} bytes can hold.",
+            "x" = "The file is damaged."), class = "file", call = NULL)
+    }
 }
 
 h5_encoding <- function(node) {

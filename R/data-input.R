@@ -38,13 +38,17 @@ check_modality_list <- function(x, call) {
     }
 }
 
-# All modalities must describe the same cells, in the same order.
-resolve_cells <- function(mats, n_expected, call) {
+# All modalities must describe the same cells, in the same order (match_cell_order() puts
+# the same names in the same order first).
+resolve_cells <- function(mats, n_expected, call, verbose = FALSE) {
     n_cells <- vapply(mats, ncol, integer(1))
     if (is.null(n_expected)) n_expected <- n_cells[[1]]
     if (any(n_cells != n_expected)) {
-        flipped <- names(mats)[vapply(mats, nrow, integer(1)) == n_expected & n_cells != n_expected]
-        hint <- if (length(flipped) > 0) {
+        n_rows <- vapply(mats, nrow, integer(1))
+        flipped <- names(mats)[n_rows == n_expected & n_cells != n_expected]
+        hint <- if (length(mats) > 1 && length(unique(n_rows)) == 1) {
+            c("i" = "Every modality has {n_rows[[1]]} rows: the cells are probably in rows; cells must be in columns: use {.code t()} on each.")
+        } else if (length(flipped) > 0) {
             c("i" = "Modality {.val {flipped}} has cells in rows; cells must be in columns: use {.code t()}.")
         }
         mg_abort(c("All modalities must have the same cells (columns).",
@@ -65,11 +69,47 @@ resolve_cells <- function(mats, n_expected, call) {
                 call = call)
         }
     }
-    if (is.null(cells)) cells <- paste0("cell", seq_len(n_expected))
+    if (is.null(cells)) {
+        cells <- paste0("cell", seq_len(n_expected))
+        mg_inform(c("i" = "The matrices have no cell (column) names; the cells are called {.val cell1}, {.val cell2}, ... in their order."),
+            verbose)
+    }
     if (anyDuplicated(cells)) {
         mg_abort("Cell names must be unique; {.val {cells[anyDuplicated(cells)]}} is repeated.", call = call)
     }
     cells
+}
+
+# Modalities whose columns are the first named modality's cells in another order are put in
+# its order, with a message; anything else is left for resolve_cells() to judge.
+match_cell_order <- function(mats, verbose) {
+    named <- Filter(function(nm) !is.null(colnames(mats[[nm]])), names(mats))
+    if (length(named) < 2) return(mats)
+    cells <- colnames(mats[[named[[1]]]])
+    if (anyDuplicated(cells)) return(mats)
+    for (nm in named[-1]) {
+        cn <- colnames(mats[[nm]])
+        if (identical(cn, cells) || length(cn) != length(cells) || anyDuplicated(cn) || !setequal(cn, cells)) next
+        mg_inform(c("i" = "Modality {.val {nm}} has the cells of {.val {named[[1]]}} in another order; matched by name."),
+            verbose)
+        mats[[nm]] <- mats[[nm]][, cells, drop = FALSE]
+    }
+    mats
+}
+
+# Each modality needs features and cells: an empty one is a mistake upstream (a filter that
+# removed everything, a wrong layer).
+check_not_empty <- function(mats, call) {
+    for (nm in names(mats)) {
+        if (nrow(mats[[nm]]) == 0) {
+            mg_abort(c("Modality {.val {nm}} has no features (0 rows).",
+                "i" = "Remove it from the list, or check the filter or layer that produced it."), call = call)
+        }
+    }
+    if (ncol(mats[[1]]) == 0) {
+        mg_abort(c("The data have no cells (0 columns).", "i" = "Cells must be in the columns of each matrix."),
+            call = call)
+    }
 }
 
 # Presence of each modality per cell: the `present` argument, or all-NA columns.
@@ -171,7 +211,9 @@ check_values <- function(m, name, likelihood, present, call) {
                 call = call)
         }
         if (any(v != round(v))) {
-            mg_warn("Modality {.val {name}} uses the {.val {likelihood}} likelihood but has non-integer values; raw counts are expected.")
+            mg_warn(c("Modality {.val {name}} uses the {.val {likelihood}} likelihood but has non-integer values; raw counts are expected.",
+                "i" = paste("They are used as they are (the likelihood is evaluated at the fractional counts, as for",
+                    "ambient-corrected data); round them if they should be whole numbers.")))
         }
     }
     if (likelihood == "bernoulli" && any(v < 0 | v > 1)) {
@@ -244,7 +286,9 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
         mats <- align_to_schema(mats, schema, missing_features, call)
         absent <- attr(mats, "absent")
     }
-    cells <- resolve_cells(mats, NULL, call)
+    check_not_empty(mats, call)
+    mats <- match_cell_order(mats, verbose)
+    cells <- resolve_cells(mats, NULL, call, verbose)
     pres <- resolve_presence(mats, present, cells, call, absent)
     if (is.null(schema)) {
         likelihoods <- resolve_likelihoods(likelihoods, names(mats), function(nm) mats[[nm]], verbose, call)
@@ -285,6 +329,7 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
     }
 
     integrate_on <- if (is.null(schema)) resolve_integrate_on(integrate_on, names(levels), call) else schema$integrate_on
+
     group <- if (is.null(integrate_on)) NULL else codes[[integrate_on]]
     structure(list(cells = cells, modalities = modalities, categorical = codes,
         levels = levels, continuous = lapply(continuous[cont_names], as.double),
@@ -325,7 +370,8 @@ align_to_schema <- function(mats, schema, missing_features, call) {
         }
         if (length(missing) > 0) {
             mg_warn(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features (e.g. {.val {head(missing, 3)}}).",
-                "i" = "They are set to zero for these cells, which biases the mapping if they are expressed; match the feature sets if you can."),
+                "i" = paste("They are set to zero for these cells: the encoders see them as unexpressed (and query training",
+                    "fits them as zeros), which biases the result if they are expressed; match the feature sets if you can.")),
                 class = "warning_missing_features")
             m <- pad_features(m, missing)
         }
@@ -360,6 +406,16 @@ resolve_integrate_on <- function(integrate_on, batch_names, call) {
             "i" = "Batch covariates: {.val {batch_names}}."), call = call)
     }
     integrate_on
+}
+
+# Says when the covariate to align on has a single level: nothing to align in this training
+# (the model keeps the covariate, so that the new levels of queries mapped onto it are).
+# `levels`: all the training data's.
+note_single_level <- function(integrate_on, levels, verbose) {
+    if (is.null(integrate_on) || length(levels[[integrate_on]]) >= 2) return(invisible(FALSE))
+    mg_inform(c("i" = "Covariate {.val {integrate_on}} has one level ({.val {levels[[integrate_on]]}}): nothing to align in this training.",
+        " " = "Queries mapped onto the model with new levels are aligned to it."), verbose)
+    invisible(TRUE)
 }
 
 # Absent cells are zero-filled for the core (their presence flag is 0).

@@ -36,7 +36,7 @@ RunMultigradeH5AD <- function(files, layers = NULL, likelihoods = NULL, batch = 
                               continuous = NULL, chunk_size = 50000L, latent_dim = 30L, max_epochs = NULL,
                               batch_size = NULL, lr = 3e-3, device = "auto", seed = NULL, verbose = TRUE,
                               options = multigrade_options()) {
-    check_training_arguments(options, latent_dim, max_epochs, lr, batch_size, min_epochs = 1)
+    check_training_arguments(options, latent_dim, max_epochs, lr, batch_size)
     check_count(chunk_size, min = 2)
     device <- resolve_device(device)
     seed <- draw_seed(seed)

@@ -8,6 +8,12 @@
 #' also frames without columns), `obsm`/`varm` and the simple parts of `uns`.
 #' Matrices come back features x cells, as Seurat and Bioconductor expect.
 #'
+#' Damaged files: a read that fails is an error of class `mg_error_file` that
+#' names the file. On Unix the file is read in a forked child process, so
+#' that a file damaged in a way that crashes the HDF5 library (as a corrupt
+#' string heap can) costs an error, not the R session
+#' (`options(multigrade.isolate_reads = FALSE)` reads in this process).
+#'
 #' @param file Path of the `.h5ad` file.
 #' @param layer `"X"` or the name of a matrix in `layers/` (e.g. `"counts"`) to
 #'   return as `X`.
@@ -31,9 +37,12 @@
 #' @export
 ReadH5AD <- function(file, layer = "X", as = c("list", "Seurat", "SingleCellExperiment"), assay = "RNA") {
     as <- match.arg(as)
-    h5 <- open_h5_file(file)
-    on.exit(h5$close_all(), add = TRUE)
-    ad <- read_anndata(h5, layer, basename(file))
+    call <- environment()
+    ad <- read_isolated(function() {
+        h5 <- open_h5_file(file, call = call)
+        on.exit(h5$close_all(), add = TRUE)
+        damaged_if_fails(read_anndata(h5, layer, basename(file), call = call), file)
+    }, file)
     convert_anndata(ad, as, assay)
 }
 

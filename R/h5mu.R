@@ -5,6 +5,12 @@
 #' [ReadH5AD()] reads one), plus the global `obs`, `var`, `obsm` (including
 #' each modality's cell mask) and `uns`.
 #'
+#' Damaged files: a read that fails is an error of class `mg_error_file` that
+#' names the file. On Unix the file is read in a forked child process, so
+#' that a file damaged in a way that crashes the HDF5 library (as a corrupt
+#' string heap can) costs an error, not the R session
+#' (`options(multigrade.isolate_reads = FALSE)` reads in this process).
+#'
 #' @param file Path of the `.h5mu` file.
 #' @param as `"list"`, `"Seurat"` (one assay per modality) or
 #'   `"SingleCellExperiment"` (the first modality as the main experiment, the
@@ -24,26 +30,35 @@
 #' @export
 ReadH5MU <- function(file, as = c("list", "Seurat", "SingleCellExperiment")) {
     as <- match.arg(as)
-    h5 <- open_h5_file(file)
-    on.exit(h5$close_all(), add = TRUE)
-    if (!h5$exists("mod")) {
-        mg_abort(c("{.file {basename(file)}} has no {.val mod} group: it is not MuData.",
-            "i" = "Read an AnnData file with {.fn ReadH5AD}."), class = "file")
-    }
-    order <- as.character(h5_attribute(h5[["mod"]], "mod-order", h5[["mod"]]$names))
-    mods <- lapply(stats::setNames(order, order), function(nm) {
-        read_anndata(h5[["mod"]][[nm]], "X", paste0(basename(file), ":mod/", nm))
-    })
-    obs <- if (h5$exists("obs")) read_h5ad_frame(h5[["obs"]]) else mods[[1]]$obs
-    var <- if (h5$exists("var")) read_h5ad_frame(h5[["var"]]) else NULL
-    mu <- list(mod = mods, obs = obs, var = var,
-        obsm = read_h5ad_axis_arrays(h5, "obsm", rownames(obs)),
-        varm = if (is.null(var)) list() else read_h5ad_axis_arrays(h5, "varm", rownames(var)),
-        uns = if (h5$exists("uns")) read_h5ad_element(h5[["uns"]], "uns") else list())
+    call <- environment()
+    mu <- read_isolated(function() {
+        h5 <- open_h5_file(file, call = call)
+        on.exit(h5$close_all(), add = TRUE)
+        if (!h5$exists("mod")) {
+            mg_abort(c("{.file {basename(file)}} has no {.val mod} group: it is not MuData.",
+                "i" = "Read an AnnData file with {.fn ReadH5AD}."), class = "file", call = call)
+        }
+        damaged_if_fails(read_mudata(h5, basename(file)), file)
+    }, file)
+    mods <- mu$mod
+    obs <- mu$obs
     switch(as,
         list = mu,
         Seurat = anndata_to_seurat(mods, merge_modality_obs(obs, mods)),
         SingleCellExperiment = anndata_to_sce(mods, merge_modality_obs(obs, mods)))
+}
+
+read_mudata <- function(h5, label) {
+    order <- as.character(h5_attribute(h5[["mod"]], "mod-order", h5[["mod"]]$names))
+    mods <- lapply(stats::setNames(order, order), function(nm) {
+        read_anndata(h5[["mod"]][[nm]], "X", paste0(label, ":mod/", nm))
+    })
+    obs <- if (h5$exists("obs")) read_h5ad_frame(h5[["obs"]]) else mods[[1]]$obs
+    var <- if (h5$exists("var")) read_h5ad_frame(h5[["var"]]) else NULL
+    list(mod = mods, obs = obs, var = var,
+        obsm = read_h5ad_axis_arrays(h5, "obsm", rownames(obs)),
+        varm = if (is.null(var)) list() else read_h5ad_axis_arrays(h5, "varm", rownames(var)),
+        uns = if (h5$exists("uns")) read_h5ad_element(h5[["uns"]], "uns") else list())
 }
 
 # The global obs with each modality's own columns added as <modality>:<column> (MuData's

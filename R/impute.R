@@ -58,11 +58,12 @@
 #' cor(adt["CD4", ], cite$adt["CD4", ])
 #' names(attr(adt, "quantiles"))
 #'
-#' # Raw protein counts with totalVI's background/foreground mixture:
-#' counts_model <- RunMultigrade(list(rna = cite$rna, adt = cite$adt_counts),
-#'     likelihoods = c(rna = "nb", adt = "nbmixture"), batch = cite$obs$batch,
-#'     max_epochs = 60, batch_size = 64, seed = 1, verbose = FALSE)
-#' signal <- ImputeModality(list(rna = cite$rna, adt = cite$adt_counts), counts_model,
+#' # Raw protein counts with totalVI's background/foreground mixture: the
+#' # probability that a protein's counts are signal, not background.
+#' counts_model <- RunMultigrade(list(adt = cite$adt_counts),
+#'     likelihoods = c(adt = "nbmixture"), batch = cite$obs$batch,
+#'     max_epochs = 30, seed = 1, verbose = FALSE)
+#' signal <- ImputeModality(list(adt = cite$adt_counts), counts_model,
 #'     target = "adt", batch = cite$obs$batch, value = "foreground_probability")
 #' b_cell <- grepl("B IGK|Transitional B", cite$obs$cell_type)
 #' c(B = mean(signal["CD19", b_cell]), other = mean(signal["CD19", !b_cell]))
@@ -97,7 +98,7 @@ ImputeModality.list <- function(object, model, target, batch = NULL, continuous 
     device <- resolve_device(device %||% model$device)
     seed <- draw_seed(seed)
     data <- prepare_data(object, batch = batch, continuous = continuous, present = present,
-        schema = model_schema(model), verbose = FALSE)
+        schema = model_schema(model), missing_features = "pad", verbose = FALSE)
     library <- imputation_library(library_size, data, model, target)
     decode_codes <- decoding_codes(decode_batch, model, length(data$cells))
     n_threads <- resolve_threads(model$options$n_threads)

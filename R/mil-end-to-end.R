@@ -57,6 +57,8 @@ RunMultiMIL.list <- function(object, sample, label, task = c("classification", "
     seed <- draw_seed(seed)
     data <- prepare_data(object, likelihoods = likelihoods, batch = batch, continuous = continuous,
         integrate_on = integrate_on, present = present, verbose = verbose)
+    note_single_level(data$integrate_on, data$levels, verbose)
+    check_enough_cells(length(data$cells))
     sample <- sample_factor(cell_vector(sample, data$cells))
     labels <- sample_labels(cell_vector(label, data$cells), sample)
     target <- mil_target(labels, task, levels)

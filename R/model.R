@@ -75,7 +75,7 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
             continuous <- inputs$continuous
         }
         data <- prepare_data(newdata, batch = batch, continuous = continuous,
-            present = present, schema = model_schema(object), verbose = FALSE)
+            present = present, schema = model_schema(object), missing_features = "pad", verbose = FALSE)
     }
     device <- resolve_device(device %||% object$device)
     n_threads <- resolve_threads(n_threads %||% object$options$n_threads)
@@ -97,7 +97,12 @@ print.multigrade_model <- function(x, ...) {
     }, character(1))
     cli::cli_text("{.cls multigrade_model}: {length(x$cells)} cells, latent dimension {x$config$latent_dim}")
     covariates <- if (length(x$covariates$categorical)) paste(names(x$covariates$categorical), collapse = ", ") else "none"
-    if (!is.null(x$covariates$integrate_on)) covariates <- paste0(covariates, " (integrating on ", x$covariates$integrate_on, ")")
+    on <- x$covariates$integrate_on
+    if (!is.null(on)) {
+        aligned <- length(x$covariates$categorical[[on]]) >= 2
+        covariates <- paste0(covariates, if (aligned) paste0(" (integrating on ", on, ")") else
+            paste0(" (", on, " has one level: nothing aligned)"))
+    }
     final <- format(signif(utils::tail(x$history$validation_reconstruction, 1), 5))
     cli::cli_bullets(c("*" = "Modalities: {paste(mods, collapse = '; ')}",
         "*" = "Covariates: {covariates}",

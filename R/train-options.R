@@ -79,6 +79,8 @@
 #'   `multigrade.n_threads`; else one thread for minibatches of up to 64 cells,
 #'   whose small matrix products ran faster on one, and otherwise the number of
 #'   cores, at most 8).
+#' @param checkpoint_every With `RunMultigrade(checkpoint_dir =)`: write a
+#'   checkpoint every this many epochs (and when training is interrupted).
 #' @return A list of class `multigrade_options`.
 #' @examples
 #' opts <- multigrade_options(dropout = 0.1, integ_coef = 10)
@@ -100,7 +102,7 @@ multigrade_options <- function(n_layers_encoder = 1L, n_hidden_encoder = 128L,
                                consistency_coef = 0,
                                data_placement = c("auto", "device", "host"),
                                matmul_precision = c("highest", "high"),
-                               n_threads = NULL) {
+                               n_threads = NULL, checkpoint_every = 10L) {
     mixing <- match.arg(mixing)
     alignment <- match.arg(alignment)
     data_placement <- match.arg(data_placement)
@@ -126,6 +128,7 @@ multigrade_options <- function(n_layers_encoder = 1L, n_hidden_encoder = 128L,
         mg_abort("{.arg modality_weights} must be {.val balanced}, {.code NULL} or a named vector of non-negative numbers.")
     }
     if (!is.null(n_threads)) check_count(n_threads)
+    check_count(checkpoint_every)
     structure(list(n_layers_encoder = as.integer(n_layers_encoder),
         n_hidden_encoder = as.integer(n_hidden_encoder),
         n_layers_decoder = as.integer(n_layers_decoder),
@@ -145,7 +148,8 @@ multigrade_options <- function(n_layers_encoder = 1L, n_hidden_encoder = 128L,
         stratified_batches = isTRUE(stratified_batches),
         modality_dropout = modality_dropout, consistency_coef = consistency_coef,
         data_placement = data_placement, matmul_precision = matmul_precision,
-        n_threads = if (is.null(n_threads)) NULL else as.integer(n_threads)), class = "multigrade_options")
+        n_threads = if (is.null(n_threads)) NULL else as.integer(n_threads),
+        checkpoint_every = as.integer(checkpoint_every)), class = "multigrade_options")
 }
 
 #' @export

@@ -18,6 +18,7 @@ train_streamed <- function(read_chunk, obs, chunk_size, likelihoods, batch, cont
     probe <- prepare_data(first, likelihoods = likelihoods, batch = chunk_rows(covariates$batch, chunks[[1]]),
         continuous = chunk_rows(covariates$continuous, chunks[[1]]), integrate_on = integrate_on, verbose = verbose)
     schema <- data_schema(probe, categorical = lapply(covariates$batch %||% list(), covariate_levels))
+    note_single_level(schema$integrate_on, schema$categorical, verbose)
     chunk_data <- function(range, mats = read_chunk(range)) {
         prepare_data(mats, batch = chunk_rows(covariates$batch, range),
             continuous = chunk_rows(covariates$continuous, range), schema = schema, verbose = FALSE)
@@ -60,7 +61,7 @@ train_delayed <- function(mats, likelihoods, covariates, integrate_on, verbose, 
                           max_epochs = NULL, batch_size = NULL, lr = 3e-3, device = "auto", seed = NULL,
                           options = multigrade_options(), ...) {
     check_dots_empty(list(...))
-    check_training_arguments(options, latent_dim, max_epochs, lr, batch_size, min_epochs = 1)
+    check_training_arguments(options, latent_dim, max_epochs, lr, batch_size)
     check_count(chunk_size, min = 2)
     cells <- colnames(mats[[1]])
     obs <- data.frame(row.names = cells)

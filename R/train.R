@@ -41,9 +41,25 @@
 #' @param lr Learning rate (AdamW).
 #' @param device `"auto"` (CUDA when available, else CPU), `"cpu"` or `"cuda"`.
 #' @param seed Integer seed. `NULL` draws one from R's RNG, so `set.seed()`
-#'   makes runs reproducible.
+#'   makes runs reproducible. On the CPU, the same seed and number of threads
+#'   (`n_threads` in [multigrade_options()]) give bit-identical results, in
+#'   this process or another. Other thread counts split LibTorch's float
+#'   reductions differently: results agree to float rounding after a few
+#'   epochs (about 1e-6) and then drift apart as training amplifies the
+#'   differences, to embeddings of the same quality but not the same numbers.
 #' @param verbose Show progress (epoch and losses) and messages.
 #' @param options Advanced settings from [multigrade_options()].
+#' @param checkpoint_dir A folder for checkpoints: the whole training state is
+#'   written there (atomically: a crash never leaves a half-written file)
+#'   every `checkpoint_every` epochs (see [multigrade_options()]), at the end
+#'   and when training is interrupted. `NULL` (default): none.
+#' @param resume Continue from the checkpoint in `checkpoint_dir` (if there is
+#'   none yet, start from scratch, so the same command starts and resumes a
+#'   job). The data, settings and seed must be those of the run that wrote it.
+#'   Resumed from a periodic checkpoint on the CPU with the same threads, the
+#'   result is bit for bit that of an uninterrupted run; after an interruption
+#'   the interrupted epoch's steps are kept and training continues from there.
+#'   Not for streamed data.
 #' @param ... Passed to methods; unknown arguments are an error.
 #' @return For a list, a `multigrade_model` (see [predict.multigrade_model()]);
 #'   its `$embedding` is the cells x `latent_dim` posterior mean, and
@@ -77,19 +93,23 @@ RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integra
                                continuous = NULL, present = NULL, latent_dim = 30L,
                                max_epochs = NULL, batch_size = NULL, lr = 3e-3,
                                device = "auto", seed = NULL, verbose = TRUE,
-                               options = multigrade_options(), ...) {
+                               options = multigrade_options(), checkpoint_dir = NULL, resume = FALSE, ...) {
     check_dots_empty(list(...))
     check_training_arguments(options, latent_dim, max_epochs, lr, batch_size)
     device <- resolve_device(device)
     seed <- draw_seed(seed)
     data <- prepare_data(object, likelihoods = likelihoods, batch = batch, continuous = continuous,
         integrate_on = integrate_on, present = present, verbose = verbose)
+    note_single_level(data$integrate_on, data$levels, verbose)
+    check_enough_cells(length(data$cells))
     schedule <- training_schedule(length(data$cells), options$train_size, batch_size, max_epochs)
     model_config <- core_model_config(data, latent_dim, options)
     train_config <- core_train_config(data, schedule$max_epochs, schedule$batch_size, lr, seed, options)
     subsets <- modality_subsets(names(data$modalities))
+    checkpoint <- checkpoint_plan(checkpoint_dir, resume, options$checkpoint_every,
+        run_fingerprint(data, model_config, train_config))
     fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose,
-        encode = c(list(names(data$modalities)), subsets))
+        encode = c(list(names(data$modalities)), subsets), checkpoint = checkpoint)
     if (!fit$interrupted) warn_if_not_converged(fit$history, train_config$max_epochs)
     model <- new_multigrade_model(data, model_config, train_config, fit, options, device, seed)
     model$embedding <- fit$embeddings[[1]]
@@ -106,9 +126,10 @@ RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integra
 # with the final weights, by the session that already holds the data and weights
 # (`embeddings`: one cells x latent matrix of posterior means per set; data held whole only).
 fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL,
-                      mil = NULL, restore_best = TRUE, encode = list()) {
+                      mil = NULL, restore_best = TRUE, encode = list(), checkpoint = NULL) {
     source <- as_data_source(data)
     data <- source$data
+    stopifnot(is.null(checkpoint) || (source$n_parts == 1L && is.null(mil)))
     inference_threads <- resolve_threads(n_threads)
     n_threads <- resolve_threads(n_threads, train_config$batch_size)
     batch_size <- train_config$batch_size
@@ -119,9 +140,11 @@ fit_model <- function(data, model_config, train_config, device, n_threads, verbo
         verbose)
     session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference, mil)
     on.exit(mg_trainer_close(session), add = TRUE)
-    progress <- training_progress(n_epochs, verbose)
+    resumed <- resume_session(session, checkpoint, n_epochs, verbose)
+    progress <- training_progress(n_epochs - length(resumed$history), verbose)
     started <- proc.time()[["elapsed"]]
-    run <- run_epochs(epoch_runner(source, session), n_epochs, progress)
+    run <- run_epochs(epoch_runner(source, session), n_epochs, progress, resumed$history,
+        checkpoint_hooks(checkpoint, session), finished = resumed$finished)
     result <- mg_trainer_result(session, restore_best = restore_best)
     stopifnot(source$n_parts == 1L || length(encode) == 0)  # a streamed session holds only its last part
     embeddings <- lapply(encode, function(modalities) session_embedding(session, data, modalities, inference_threads))
@@ -140,8 +163,16 @@ session_embedding <- function(session, data, modalities, n_threads) {
     latent_names(out$mean, data$cells)
 }
 
+# A model needs at least two cells to train on (minibatch statistics, the MMD between groups).
+check_enough_cells <- function(n_cells, call = rlang::caller_env()) {
+    if (n_cells < 2) {
+        mg_abort(c("Training needs at least 2 cells; the data have {n_cells}.",
+            "i" = "Map single cells onto a trained model with {.fn MapToReference} or {.fn predict} instead."), call = call)
+    }
+}
+
 # The arguments every VAE training entry point validates alike.
-check_training_arguments <- function(options, latent_dim, max_epochs, lr, batch_size = NULL, min_epochs = 0,
+check_training_arguments <- function(options, latent_dim, max_epochs, lr, batch_size = NULL, min_epochs = 1,
                                      call = rlang::caller_env()) {
     if (!inherits(options, "multigrade_options")) {
         mg_abort("{.arg options} must come from {.fn multigrade_options}.", call = call)
@@ -152,13 +183,27 @@ check_training_arguments <- function(options, latent_dim, max_epochs, lr, batch_
     check_number(lr, min = 0, call = call)
 }
 
+# The session continued from the plan's checkpoint, if it has one: the epochs already run
+# (their statistics) and whether training had finished.
+resume_session <- function(session, checkpoint, n_epochs, verbose) {
+    saved <- read_checkpoint(checkpoint)
+    if (is.null(saved)) return(list(history = list(), finished = FALSE))
+    mg_trainer_resume(session, saved$trainer)
+    done <- length(saved$history)
+    mg_inform(c("i" = "Resuming from the checkpoint of epoch {done} of {n_epochs} ({saved$written})."), verbose)
+    list(history = saved$history, finished = isTRUE(saved$trainer$done))
+}
+
 # Calls `next_epoch()` (one epoch in C++) until it reports `finished`, the epochs run out
-# or the user interrupts; returns the epochs' statistics.
-run_epochs <- function(next_epoch, max_epochs, progress) {
-    history <- vector("list", max_epochs)
-    epochs <- 0L
+# or the user interrupts; returns the epochs' statistics. `resumed`: the statistics of the
+# epochs a checkpoint already ran (`finished`: training had ended there); `hooks`: called
+# after each epoch and the last one (`after_epoch(history)`) and on interruption
+# (`interrupted(history)`), for checkpoints.
+run_epochs <- function(next_epoch, max_epochs, progress, resumed = list(), hooks = NULL, finished = FALSE) {
+    history <- c(resumed, vector("list", max_epochs - length(resumed)))
+    epochs <- length(resumed)
     interrupted <- FALSE
-    while (epochs < max_epochs) {
+    while (epochs < max_epochs && !finished) {
         stats <- tryCatch(next_epoch(), interrupt = function(e) NULL)
         if (is.null(stats) || isTRUE(stats$interrupted)) {
             interrupted <- TRUE
@@ -167,18 +212,37 @@ run_epochs <- function(next_epoch, max_epochs, progress) {
         epochs <- epochs + 1L
         history[[epochs]] <- stats
         progress$update(stats)
-        if (isTRUE(stats$non_finite)) {
-            mg_warn("Epoch {stats$epoch} produced NaN/Inf losses; rolled back to the last finite weights and halved the learning rate.",
-                class = "warning_non_finite")
-        }
-        if (isTRUE(stats$finished)) break
+        if (isTRUE(stats$non_finite)) warn_non_finite(stats)
+        finished <- isTRUE(stats$finished) || epochs == max_epochs
+        if (!is.null(hooks) && !finished) hooks$after_epoch(history[seq_len(epochs)])
     }
     progress$done()
+    if (!is.null(hooks)) {
+        if (interrupted) hooks$interrupted(history[seq_len(epochs)]) else hooks$final(history[seq_len(epochs)])
+    }
     if (interrupted) {
         mg_warn("Training was interrupted after {epochs} epoch{?s}; the best weights so far are kept.",
             class = "warning_interrupted")
     }
     list(history = history[seq_len(epochs)], interrupted = interrupted)
+}
+
+# Which loss terms of an epoch were not finite, and their likely causes.
+warn_non_finite <- function(stats) {
+    terms <- c(reconstruction = "train_reconstruction", KL = "train_kl", alignment = "train_integration",
+        validation = "validation_reconstruction", MIL = "train_mil")
+    if (!isTRUE(stats$has_validation)) terms <- terms[names(terms) != "validation"]
+    not_finite <- function(v) length(v) == 1 && !is.finite(v)
+    bad <- names(terms)[vapply(terms, function(t) not_finite(stats[[t]]), logical(1))]
+    cause <- if ("reconstruction" %in% bad || "validation" %in% bad) {
+        "Likely causes: extreme values in an {.val mse} modality (normalise or scale it), or too high a learning rate ({.arg lr})."
+    } else {
+        "Likely cause: too high a learning rate ({.arg lr}) or alignment weight ({.arg integ_coef})."
+    }
+    what <- if (length(bad)) paste0(" in the ", paste(bad, collapse = ", "), " term", if (length(bad) > 1) "s") else ""
+    ended <- if (isTRUE(stats$finished)) " Training has ended with those weights." else ""
+    mg_warn(c(paste0("Epoch {stats$epoch} produced NaN/Inf losses", what, "; rolled back to the last finite weights and halved the learning rate.", ended),
+        "i" = cause), class = "warning_non_finite")
 }
 
 vae_history_columns <- c("epoch", "kl_weight", "train_loss", "train_reconstruction", "train_kl",

@@ -50,3 +50,14 @@ mg_deprecated <- function(message, call, .envir = parent.frame()) {
     cli::cli_warn(message, class = c("mg_warning_deprecated", "mg_warning", "deprecatedWarning"), call = call,
         .envir = .envir)
 }
+
+# Errors while reading a file that opened (a damaged chunk, a truncated dataset, values of the
+# wrong type or shape) become one classed error that names the file; our own classed errors
+# (a checksum mismatch, a missing element) pass through unchanged.
+damaged_if_fails <- function(expr, file) {
+    tryCatch(expr, error = function(e) {
+        if (inherits(e, "mg_error")) stop(e)
+        mg_abort(c("{.file {file}} is damaged: it could not be read.", "x" = conditionMessage(e)), class = "file",
+            call = NULL)
+    })
+}

@@ -10,6 +10,24 @@ Rcpp::Rostream<true>&  Rcpp::Rcout = Rcpp::Rcpp_cout_get();
 Rcpp::Rostream<false>& Rcpp::Rcerr = Rcpp::Rcpp_cerr_get();
 #endif
 
+// mg_checksum
+std::string mg_checksum(SEXP x);
+RcppExport SEXP _multigrade_mg_checksum(SEXP xSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type x(xSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_checksum(x));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_guard_forked_child
+void mg_guard_forked_child();
+RcppExport SEXP _multigrade_mg_guard_forked_child() {
+BEGIN_RCPP
+    mg_guard_forked_child();
+    return R_NilValue;
+END_RCPP
+}
 // mg_formula_nb
 std::vector<double> mg_formula_nb(std::vector<double> x, std::vector<double> mu, std::vector<double> theta);
 RcppExport SEXP _multigrade_mg_formula_nb(SEXP xSEXP, SEXP muSEXP, SEXP thetaSEXP) {
@@ -162,6 +180,27 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< int >::type n_threads(n_threadsSEXP);
     rcpp_result_gen = Rcpp::wrap(mg_trainer_encode(ptr, use_modality, n_threads));
     return rcpp_result_gen;
+END_RCPP
+}
+// mg_trainer_checkpoint
+Rcpp::List mg_trainer_checkpoint(SEXP ptr, bool interrupted);
+RcppExport SEXP _multigrade_mg_trainer_checkpoint(SEXP ptrSEXP, SEXP interruptedSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< bool >::type interrupted(interruptedSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_trainer_checkpoint(ptr, interrupted));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_trainer_resume
+void mg_trainer_resume(SEXP ptr, Rcpp::List state);
+RcppExport SEXP _multigrade_mg_trainer_resume(SEXP ptrSEXP, SEXP stateSEXP) {
+BEGIN_RCPP
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type state(stateSEXP);
+    mg_trainer_resume(ptr, state);
+    return R_NilValue;
 END_RCPP
 }
 // mg_trainer_close
@@ -339,6 +378,8 @@ END_RCPP
 }
 
 static const R_CallMethodDef CallEntries[] = {
+    {"_multigrade_mg_checksum", (DL_FUNC) &_multigrade_mg_checksum, 1},
+    {"_multigrade_mg_guard_forked_child", (DL_FUNC) &_multigrade_mg_guard_forked_child, 0},
     {"_multigrade_mg_formula_nb", (DL_FUNC) &_multigrade_mg_formula_nb, 3},
     {"_multigrade_mg_formula_nb_mixture", (DL_FUNC) &_multigrade_mg_formula_nb_mixture, 5},
     {"_multigrade_mg_formula_zinb", (DL_FUNC) &_multigrade_mg_formula_zinb, 4},
@@ -352,6 +393,8 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_trainer_set_data", (DL_FUNC) &_multigrade_mg_trainer_set_data, 2},
     {"_multigrade_mg_trainer_result", (DL_FUNC) &_multigrade_mg_trainer_result, 2},
     {"_multigrade_mg_trainer_encode", (DL_FUNC) &_multigrade_mg_trainer_encode, 3},
+    {"_multigrade_mg_trainer_checkpoint", (DL_FUNC) &_multigrade_mg_trainer_checkpoint, 2},
+    {"_multigrade_mg_trainer_resume", (DL_FUNC) &_multigrade_mg_trainer_resume, 2},
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},
     {"_multigrade_mg_encode", (DL_FUNC) &_multigrade_mg_encode, 5},
     {"_multigrade_mg_impute", (DL_FUNC) &_multigrade_mg_impute, 12},

@@ -136,6 +136,44 @@ Rcpp::List mg_trainer_encode(SEXP ptr, Rcpp::LogicalVector use_modality, int n_t
   return latent_list(s.trainer->encode(use));
 }
 
+// The session's state between epochs, as a list of plain vectors (R/checkpoints.R saves it).
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_trainer_checkpoint(SEXP ptr, bool interrupted) {
+  const multigrade::TrainerCheckpoint c = session(ptr).trainer->checkpoint(interrupted);
+  auto floats = [](const std::vector<float>& v) { return Rcpp::NumericVector(v.begin(), v.end()); };
+  return Rcpp::List::create(
+      Rcpp::_["params"] = floats(c.params), Rcpp::_["exp_avg"] = floats(c.exp_avg),
+      Rcpp::_["exp_avg_sq"] = floats(c.exp_avg_sq), Rcpp::_["best"] = floats(c.best),
+      Rcpp::_["last_good"] = floats(c.last_good), Rcpp::_["optimizer_steps"] = static_cast<double>(c.optimizer_steps),
+      Rcpp::_["lr"] = c.lr, Rcpp::_["best_monitor"] = c.best_monitor, Rcpp::_["epochs_done"] = c.epochs_done,
+      Rcpp::_["epochs_without_improvement"] = c.epochs_without_improvement, Rcpp::_["rollbacks"] = c.rollbacks,
+      Rcpp::_["done"] = c.done, Rcpp::_["sampler_rng"] = c.sampler_rng,
+      Rcpp::_["torch_rng"] = Rcpp::RawVector(c.torch_rng.begin(), c.torch_rng.end()));
+}
+
+// [[Rcpp::export(rng = false)]]
+void mg_trainer_resume(SEXP ptr, Rcpp::List state) {
+  TrainingSession& s = session(ptr);
+  auto floats = [&state](const char* name) { return Rcpp::as<std::vector<float>>(state[name]); };
+  multigrade::TrainerCheckpoint c;
+  c.params = floats("params");
+  c.exp_avg = floats("exp_avg");
+  c.exp_avg_sq = floats("exp_avg_sq");
+  c.best = floats("best");
+  c.last_good = floats("last_good");
+  c.optimizer_steps = static_cast<int64_t>(Rcpp::as<double>(state["optimizer_steps"]));
+  c.lr = Rcpp::as<double>(state["lr"]);
+  c.best_monitor = Rcpp::as<double>(state["best_monitor"]);
+  c.epochs_done = Rcpp::as<int>(state["epochs_done"]);
+  c.epochs_without_improvement = Rcpp::as<int>(state["epochs_without_improvement"]);
+  c.rollbacks = Rcpp::as<int>(state["rollbacks"]);
+  c.done = Rcpp::as<bool>(state["done"]);
+  c.sampler_rng = Rcpp::as<std::string>(state["sampler_rng"]);
+  const Rcpp::RawVector torch_rng = state["torch_rng"];
+  c.torch_rng.assign(torch_rng.begin(), torch_rng.end());
+  s.trainer->resume(c);
+}
+
 // [[Rcpp::export(rng = false)]]
 void mg_trainer_close(SEXP ptr) {
   Rcpp::XPtr<TrainingSession> p(ptr);

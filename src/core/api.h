@@ -192,6 +192,21 @@ using AuxiliaryHeadFactory = std::function<std::unique_ptr<AuxiliaryHead>(const 
 // and cell split replace the VAE's (for MIL: bags of cells of the training samples, and the
 // cells of the validation samples), and its loss on the sampled joint latent is added to the
 // VAE loss, so both learn together.
+// A trainer's state at the end of an epoch: with the same configuration and data, a trainer
+// that resumes from it takes bit for bit the steps the original would have taken next (on the
+// CPU; on a GPU, the device's random draws are not part of it). Flat buffers in the order of
+// the parameter layout.
+struct TrainerCheckpoint {
+  std::vector<float> params, exp_avg, exp_avg_sq, best, last_good;
+  int64_t optimizer_steps = 0;
+  double lr = 0;
+  double best_monitor = 0;  // +inf before the first improvement
+  int epochs_done = 0, epochs_without_improvement = 0, rollbacks = 0;
+  bool done = false;
+  std::string sampler_rng;         // the minibatch order's generator, as text
+  std::vector<uint8_t> torch_rng;  // LibTorch's default CPU generator (dropout, sampling)
+};
+
 class Trainer {
  public:
   Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data, const std::string& device,
@@ -225,9 +240,14 @@ class Trainer {
   // hides the unflagged modalities, as if unmeasured (see model/inference.h).
   LatentResult encode(const std::vector<bool>& use_modality = {}, int64_t chunk_size = 2048) const;
   std::vector<NamedArray> mil_weights() const;  // the head's weights; empty without one
-  std::vector<int> validation_cells() const;    // 0-based
-  int64_t n_trainable() const;                  // parameters the optimiser updates
-  bool data_on_device() const;                  // batches gathered on the device (TrainConfig::data_placement)
+  // Checkpoints between epochs (not with an auxiliary head, nor for query mapping).
+  // `interrupted`: the state after an interrupted epoch, to continue from (its steps kept,
+  // the epoch not counted, training not finished).
+  TrainerCheckpoint checkpoint(bool interrupted = false) const;
+  void resume(const TrainerCheckpoint& state);
+  std::vector<int> validation_cells() const;  // 0-based
+  int64_t n_trainable() const;                // parameters the optimiser updates
+  bool data_on_device() const;                // batches gathered on the device (TrainConfig::data_placement)
 
  private:
   struct Impl;

@@ -16,7 +16,7 @@ test_that("cells in rows are detected and the fix is suggested", {
 test_that("mismatched cell names are an error", {
     cite <- cite_data()
     adt <- cite$adt
-    colnames(adt) <- rev(colnames(adt))
+    colnames(adt)[1:5] <- paste0("other", 1:5)
     expect_error(RunMultigrade(list(rna = cite$rna, adt = adt), verbose = FALSE),
         "Cell names", class = "mg_error_input")
 })
@@ -57,13 +57,20 @@ test_that("cells without any modality are an error", {
         class = "mg_error_input")
 })
 
-test_that("predict rejects unknown batch levels and missing features", {
+test_that("predict rejects unknown batch levels and most features missing, and zero-fills a few", {
     cite <- cite_data()
     model <- quick_model(list(adt = cite$adt), batch = cite$obs$batch)
     expect_error(predict(model, list(adt = cite$adt), batch = rep("s9d9", ncol(cite$adt))),
         "s9d9", class = "mg_error_unknown_level")
-    expect_error(predict(model, list(adt = cite$adt[-1, ]), batch = cite$obs$batch),
-        "lacks 1", class = "mg_error_input")
+    adt <- cite$adt[-1, ]
+    expect_warning(padded <- predict(model, list(adt = adt), batch = cite$obs$batch), "lacks 1 of the model's 134",
+        class = "mg_warning_missing_features")
+    expect_identical(adt, cite$adt[-1, ])  # the caller's matrix is unchanged
+    zeroed <- cite$adt
+    zeroed[1, ] <- 0
+    expect_identical(padded, predict(model, list(adt = zeroed), batch = cite$obs$batch))
+    expect_error(predict(model, list(adt = cite$adt[1:60, ]), batch = cite$obs$batch),
+        "lacks 74", class = "mg_error_input")
     expect_error(predict(model, list(adt = cite$adt)), "lacks the covariate", class = "mg_error_input")
     expect_error(predict(model, list(protein = cite$adt), batch = cite$obs$batch),
         "no modality", class = "mg_error_input")

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -311,6 +312,49 @@ void test_epochs_of_parts(const multigrade::ModelConfig& mc, multigrade::TrainCo
   check(streamed.end_epoch().epoch == 2, "the next epoch of parts is the second");
 }
 
+// A trainer resumed from a checkpoint takes the same steps as the one that wrote it: run A
+// trains 4 epochs, checkpointing after 2; run B is built afresh (its own initial weights and
+// generators), resumes from the checkpoint and trains the last 2; both end identical.
+void test_checkpoint_resume(const multigrade::ModelConfig& mc, multigrade::TrainConfig tc,
+                            const multigrade::DataInput& in) {
+  tc.max_epochs = 4;
+  tc.early_stopping = false;
+  std::vector<double> losses_a, losses_b;
+  multigrade::TrainerCheckpoint saved;
+  std::vector<multigrade::NamedArray> weights_a;
+  {
+    multigrade::Trainer a(mc, tc, in, "cpu");
+    for (int e = 0; e < 2; ++e) a.run_epoch(nullptr);
+    saved = a.checkpoint();
+    for (int e = 0; e < 2; ++e) losses_a.push_back(a.run_epoch(nullptr).validation_loss);
+    a.restore_best();
+    weights_a = a.weights();
+  }
+  multigrade::Trainer b(mc, tc, in, "cpu");
+  b.resume(saved);
+  check(!b.finished(), "a checkpoint after 2 of 4 epochs is not finished");
+  for (int e = 0; e < 2; ++e) {
+    const auto stats = b.run_epoch(nullptr);
+    losses_b.push_back(stats.validation_loss);
+    if (e == 0) check(stats.epoch == 3, "the resumed trainer continues with epoch 3");
+  }
+  check(b.finished(), "the resumed trainer finishes at max_epochs");
+  b.restore_best();
+  bool same = losses_a == losses_b;
+  const auto weights_b = b.weights();
+  for (size_t k = 0; k < weights_a.size(); ++k) same = same && weights_a[k].values == weights_b[k].values;
+  check(same, "a resumed trainer's losses and final weights equal the uninterrupted trainer's bit for bit");
+  multigrade::TrainerCheckpoint damaged = saved;
+  damaged.params.pop_back();
+  bool refused = false;
+  try {
+    b.resume(damaged);
+  } catch (const std::invalid_argument&) {
+    refused = true;
+  }
+  check(refused, "a checkpoint of another size is refused");
+}
+
 // Two cell states x two batches of NB counts; training must reduce the loss.
 void test_training_learns() {
   const int n = 400, genes = 50, proteins = 8;
@@ -384,6 +428,7 @@ void test_training_learns() {
   check(std::sqrt(dist) > 0.5, "cell states separate in the latent space");
   test_query_mapping(mc, trainer.weights(), in);
   test_epochs_of_parts(mc, tc, in);
+  test_checkpoint_resume(mc, tc, in);
 }
 
 // The end-of-epoch rules shared by the VAE's and MIL's trainers: the best weights are kept

@@ -3,6 +3,7 @@
 #include <ATen/ATen.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <utility>
 
 namespace multigrade {
@@ -36,6 +37,35 @@ EarlyStopping::Verdict EarlyStopping::finish_epoch(double train_loss, double mon
   }
   if (++epoch_ >= max_epochs_) done_ = true;
   return verdict;
+}
+
+EarlyStopping::State EarlyStopping::state() const {
+  State out;
+  for (size_t k = 0; k < weights_.size(); ++k) {
+    out.best.push_back(best_[k].to(at::kCPU).clone());
+    out.last_good.push_back(last_good_[k].to(at::kCPU).clone());
+  }
+  out.best_monitor = best_monitor_;
+  out.epoch = epoch_;
+  out.epochs_without_improvement = epochs_without_improvement_;
+  out.rollbacks = rollbacks_;
+  out.done = done_;
+  return out;
+}
+
+void EarlyStopping::set_state(const State& state) {
+  if (state.best.size() != weights_.size() || state.last_good.size() != weights_.size())
+    throw std::invalid_argument("checkpoint: the kept weights do not match this trainer");
+  at::NoGradGuard no_grad;
+  for (size_t k = 0; k < weights_.size(); ++k) {
+    best_[k].copy_(state.best[k]);
+    last_good_[k].copy_(state.last_good[k]);
+  }
+  best_monitor_ = state.best_monitor;
+  epoch_ = state.epoch;
+  epochs_without_improvement_ = state.epochs_without_improvement;
+  rollbacks_ = state.rollbacks;
+  done_ = state.done;
 }
 
 void EarlyStopping::restore_best() {

@@ -29,6 +29,16 @@ class EarlyStopping {
   void finish() { done_ = true; }  // interrupted
   int epochs_done() const { return epoch_; }
 
+  // The kept weights and counters, for checkpoints (tensors: host copies).
+  struct State {
+    std::vector<at::Tensor> best, last_good;
+    double best_monitor = std::numeric_limits<double>::infinity();
+    int epoch = 0, epochs_without_improvement = 0, rollbacks = 0;
+    bool done = false;
+  };
+  State state() const;
+  void set_state(const State& state);
+
  private:
   static constexpr int kMaxRollbacks = 3;
   std::vector<at::Tensor> weights_, best_, last_good_;

@@ -19,6 +19,18 @@ void FlatAdamW::reset_state() {
   steps_ = 0;
 }
 
+FlatAdamW::State FlatAdamW::state() const {
+  return State{exp_avg_.to(at::kCPU).clone(), exp_avg_sq_.to(at::kCPU).clone(), steps_, settings_.lr};
+}
+
+void FlatAdamW::set_state(const State& state) {
+  at::NoGradGuard no_grad;
+  exp_avg_.copy_(state.exp_avg);
+  exp_avg_sq_.copy_(state.exp_avg_sq);
+  steps_ = state.steps;
+  settings_.lr = state.lr;
+}
+
 void FlatAdamW::restrict_to(std::vector<std::pair<int64_t, int64_t>> ranges) {
   restricted_ = true;
   ranges_ = std::move(ranges);

@@ -33,6 +33,15 @@ class FlatAdamW {
   }
   double lr() const { return settings_.lr; }
 
+  // Everything a resumed run needs to take the same steps (checkpoints).
+  struct State {
+    at::Tensor exp_avg, exp_avg_sq;  // copies, on the host
+    int64_t steps = 0;
+    double lr = 0;
+  };
+  State state() const;
+  void set_state(const State& state);
+
  private:
   void step_range(int64_t begin, int64_t end, double bias1, double bias2);
 

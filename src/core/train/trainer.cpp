@@ -1,10 +1,14 @@
 // Trainer: whole epochs in C++ (no host synchronisation inside a step), early stopping on
 // the validation reconstruction loss with restore of the best weights, NaN rollback.
 #include <ATen/ATen.h>
+#include <ATen/CPUGeneratorImpl.h>
 #include <ATen/record_function.h>
 
 #include <chrono>
+#include <limits>
+#include <mutex>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 #include "api.h"
@@ -23,6 +27,19 @@ namespace multigrade {
 
 namespace {
 constexpr int64_t kValidationBatch = 1024;
+
+std::vector<float> host_floats(const at::Tensor& t) {
+  const at::Tensor host = t.detach().to(at::kCPU, at::kFloat).contiguous();
+  return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+}
+
+// A flat buffer of `like`'s size, dtype and device from a checkpoint's values.
+at::Tensor tensor_like(const std::vector<float>& values, const at::Tensor& like, const char* what) {
+  if (static_cast<int64_t>(values.size()) != like.numel())
+    throw std::invalid_argument(std::string("checkpoint: ") + what + " has " + std::to_string(values.size()) +
+                                " values, this model " + std::to_string(like.numel()));
+  return at::from_blob(const_cast<float*>(values.data()), {like.numel()}, at::kFloat).to(like.options());
+}
 }  // namespace
 
 struct Trainer::Impl {
@@ -275,6 +292,66 @@ std::vector<NamedArray> Trainer::weights() const { return impl_->net->params().e
 
 LatentResult Trainer::encode(const std::vector<bool>& use_modality, int64_t chunk_size) const {
   return encode_cells(*impl_->net, impl_->data, impl_->device, chunk_size, use_modality);
+}
+
+TrainerCheckpoint Trainer::checkpoint(bool interrupted) const {
+  const Impl& m = *impl_;
+  if (m.head) throw std::invalid_argument("checkpoints are not available with an auxiliary head (end-to-end MIL)");
+  TrainerCheckpoint out;
+  out.params = host_floats(m.net->params().flat());
+  const FlatAdamW::State adam = m.optimizer->state();
+  out.exp_avg = host_floats(adam.exp_avg);
+  out.exp_avg_sq = host_floats(adam.exp_avg_sq);
+  out.optimizer_steps = adam.steps;
+  out.lr = adam.lr;
+  const EarlyStopping::State kept = m.stopping->state();
+  out.best = host_floats(kept.best.at(0));
+  out.last_good = host_floats(kept.last_good.at(0));
+  out.best_monitor = kept.best_monitor;
+  out.epochs_done = kept.epoch;
+  out.epochs_without_improvement = kept.epochs_without_improvement;
+  out.rollbacks = kept.rollbacks;
+  // An interrupted epoch ended training; the resumed run continues it as a new epoch.
+  out.done = interrupted ? false : kept.done;
+  std::ostringstream rng;
+  rng << m.rng;
+  out.sampler_rng = rng.str();
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  const at::Tensor torch_state = generator.get_state();
+  out.torch_rng.assign(torch_state.data_ptr<uint8_t>(), torch_state.data_ptr<uint8_t>() + torch_state.numel());
+  return out;
+}
+
+void Trainer::resume(const TrainerCheckpoint& state) {
+  Impl& m = *impl_;
+  if (m.head) throw std::invalid_argument("checkpoints are not available with an auxiliary head (end-to-end MIL)");
+  at::NoGradGuard no_grad;
+  at::Tensor& flat = m.net->params().flat();
+  flat.copy_(tensor_like(state.params, flat, "the weights"));
+  FlatAdamW::State adam;
+  adam.exp_avg = tensor_like(state.exp_avg, flat, "the optimiser's first moments");
+  adam.exp_avg_sq = tensor_like(state.exp_avg_sq, flat, "the optimiser's second moments");
+  adam.steps = state.optimizer_steps;
+  adam.lr = state.lr;
+  m.optimizer->set_state(adam);
+  EarlyStopping::State kept;
+  kept.best = {tensor_like(state.best, flat, "the best weights")};
+  kept.last_good = {tensor_like(state.last_good, flat, "the last finite weights")};
+  kept.best_monitor = state.best_monitor;
+  kept.epoch = state.epochs_done;
+  kept.epochs_without_improvement = state.epochs_without_improvement;
+  kept.rollbacks = state.rollbacks;
+  kept.done = state.done;
+  m.stopping->set_state(kept);
+  std::istringstream rng(state.sampler_rng);
+  rng >> m.rng;
+  if (rng.fail()) throw std::invalid_argument("checkpoint: the sampler's random state is damaged");
+  at::Generator generator = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  at::Tensor torch_state = at::empty({static_cast<int64_t>(state.torch_rng.size())}, at::kByte);
+  std::copy(state.torch_rng.begin(), state.torch_rng.end(), torch_state.data_ptr<uint8_t>());
+  generator.set_state(torch_state);
 }
 
 std::vector<NamedArray> Trainer::mil_weights() const {
