@@ -5,24 +5,21 @@
 
 #ifndef _WIN32
 #include <signal.h>
-#include <unistd.h>
+#include <sys/resource.h>
 #endif
 
-namespace {
-#ifndef _WIN32
-void exit_without_cleanup(int) { _exit(70); }
-#endif
-}  // namespace
-
-// Replaces the crash handlers of this (forked) process with an immediate _exit(): no R
-// clean-up, no temporary directory removed. The parent sees a child that delivered nothing.
+// Restores the default action of the crash signals in this (forked) process: it is then
+// killed by the signal, without R's handler and clean-up, so no temporary directory is
+// removed (and, with a zero core-size limit, no core file is left). The parent sees a child
+// that delivered nothing.
 // [[Rcpp::export(rng = false)]]
 void mg_guard_forked_child() {
 #ifndef _WIN32
   struct sigaction action = {};
-  action.sa_handler = exit_without_cleanup;
+  action.sa_handler = SIG_DFL;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = SA_ONSTACK;  // R's alternate signal stack: C stack overflows are caught too
   for (int signal_number : {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT}) sigaction(signal_number, &action, nullptr);
+  struct rlimit no_core = {0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
 #endif
 }
