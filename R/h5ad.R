@@ -38,11 +38,7 @@
 ReadH5AD <- function(file, layer = "X", as = c("list", "Seurat", "SingleCellExperiment"), assay = "RNA") {
     as <- match.arg(as)
     call <- environment()
-    ad <- read_isolated(function() {
-        h5 <- open_h5_file(file, call = call)
-        on.exit(h5$close_all(), add = TRUE)
-        damaged_if_fails(read_anndata(h5, layer, basename(file), call = call), file)
-    }, file)
+    ad <- read_h5_file(file, function(h5) read_anndata(h5, layer, basename(file), call = call), call)
     convert_anndata(ad, as, assay)
 }
 

@@ -31,15 +31,13 @@
 ReadH5MU <- function(file, as = c("list", "Seurat", "SingleCellExperiment")) {
     as <- match.arg(as)
     call <- environment()
-    mu <- read_isolated(function() {
-        h5 <- open_h5_file(file, call = call)
-        on.exit(h5$close_all(), add = TRUE)
+    mu <- read_h5_file(file, function(h5) {
         if (!h5$exists("mod")) {
             mg_abort(c("{.file {basename(file)}} has no {.val mod} group: it is not MuData.",
                 "i" = "Read an AnnData file with {.fn ReadH5AD}."), class = "file", call = call)
         }
-        damaged_if_fails(read_mudata(h5, basename(file)), file)
-    }, file)
+        read_mudata(h5, basename(file))
+    }, call)
     mods <- mu$mod
     obs <- mu$obs
     switch(as,

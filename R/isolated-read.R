@@ -28,3 +28,13 @@ run_collecting_warnings <- function(read) {
     })
     list(value = value, warnings = warnings)
 }
+
+# `read(h5)` of the HDF5 file opened read-only, in a forked child: errors of the HDF5 library
+# become damaged-file errors that name the file (damaged_if_fails()); ours pass through.
+read_h5_file <- function(file, read, call = rlang::caller_env()) {
+    read_isolated(function() {
+        h5 <- open_h5_file(file, call = call)
+        on.exit(h5$close_all(), add = TRUE)
+        damaged_if_fails(read(h5), file)
+    }, file, call)
+}

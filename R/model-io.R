@@ -101,20 +101,14 @@ checksum_group <- ".checksums"
 #' @export
 LoadMultigrade <- function(file) {
     check_string(file)
-    if (!file.exists(file)) mg_abort("File {.file {file}} does not exist.", class = "file")
     call <- environment()
-    model <- read_isolated(function() read_model_file(file, call), file)
+    model <- read_h5_file(file, function(h5) read_model_file(h5, file, call), call)
     check_weights_layout(model, file)  # here, not in the forked reader: it calls LibTorch
     model
 }
 
-read_model_file <- function(file, call) {
-    h5 <- tryCatch(hdf5r::H5File$new(file, mode = "r"), error = function(e) {
-        mg_abort("{.file {file}} is not a readable HDF5 file (damaged, truncated or of another kind).", class = "file",
-            call = call)
-    })
-    on.exit(h5$close_all(), add = TRUE)
-    attrs <- damaged_if_fails(hdf5r::h5attributes(h5), file)
+read_model_file <- function(h5, file, call) {
+    attrs <- hdf5r::h5attributes(h5)
     if (!isTRUE(attrs$format %in% saved_model_classes)) {
         mg_abort("{.file {file}} is not a multigrade model file.", class = "file", call = call)
     }
@@ -126,8 +120,8 @@ read_model_file <- function(file, call) {
         mg_abort(c("{.file {file}} was written by a newer multigrade (format {version}; this one reads up to {model_format_version}).",
             "i" = "Update the package to load it."), class = "file", call = call)
     }
-    sums <- if (version >= 2) damaged_if_fails(read_checksums(h5, file), file) else NULL
-    model <- damaged_if_fails(h5_read_group(h5, sums), file)  # root attributes checked here too
+    sums <- if (version >= 2) read_checksums(h5, file) else NULL
+    model <- h5_read_group(h5, sums)  # root attributes checked here too
     class(model) <- attrs$format
     model
 }
@@ -253,8 +247,7 @@ h5_read <- function(obj, sums = NULL) {
         return(stats::setNames(h5_read(obj[["values"]], sums), h5_read(obj[["names"]], sums)))
     }
     if (type %in% c("list", "data.frame")) return(h5_read_group(obj, sums))
-    check_declared_size(obj)
-    value <- obj$read()
+    value <- h5_values(obj)
     if (!is.null(sums)) verify_checksum(obj, value, sums)
     if (!is.null(attrs$empty)) {
         value <- switch(type, character = character(0), double = numeric(0), integer = integer(0), logical = logical(0))
