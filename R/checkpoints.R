@@ -67,11 +67,7 @@ write_checkpoint <- function(plan, session, history, interrupted = FALSE) {
     state <- list(format = "multigrade_checkpoint", version = 1L, fingerprint = plan$fingerprint,
         trainer = trainer, history = history, checksums = state_checksums(trainer, history),
         written = format(Sys.time(), "%Y-%m-%d %H:%M:%S %Z"))
-    partial <- tempfile(".multigrade-checkpoint.", tmpdir = dirname(plan$file), fileext = ".partial")
-    on.exit(unlink(partial), add = TRUE)
-    saveRDS(state, partial, compress = FALSE)
-    if (!file.rename(partial, plan$file)) mg_abort("Could not write the checkpoint {.file {plan$file}}.", class = "file")
-    invisible(plan$file)
+    write_atomically(plan$file, function(path) saveRDS(state, path, compress = FALSE))
 }
 
 state_checksums <- function(trainer, history) {

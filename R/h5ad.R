@@ -145,13 +145,7 @@ WriteH5AD.list <- function(object, file, ..., overwrite = FALSE) {
 }
 
 create_h5_file <- function(file, overwrite, call = rlang::caller_env()) {
-    if (!is.character(file) || length(file) != 1) mg_abort("{.arg file} must be one path.", call = call)
-    if (file.exists(file) && !overwrite) {
-        mg_abort("{.file {file}} exists; use {.code overwrite = TRUE} to replace it.", class = "file", call = call)
-    }
-    if (!dir.exists(dirname(file))) {
-        mg_abort("The folder {.file {dirname(file)}} does not exist.", class = "file", call = call)
-    }
+    check_output_file(file, overwrite, call)
     if (file.exists(file)) unlink(file)
     hdf5r::H5File$new(file, mode = "w")
 }

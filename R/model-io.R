@@ -40,18 +40,8 @@ SaveMultigrade <- function(model, file, overwrite = FALSE) {
     if (!inherits(model, saved_model_classes)) {
         mg_abort("{.arg model} must be a {.cls multigrade_model} or a {.cls multimil_model}.")
     }
-    check_string(file)
-    if (file.exists(file) && !overwrite) {
-        mg_abort("{.file {file}} exists; use {.code overwrite = TRUE} to replace it.", class = "file")
-    }
-    if (!dir.exists(dirname(file))) {
-        mg_abort(c("Cannot save to {.file {file}}: the folder {.file {dirname(file)}} does not exist.",
-            "i" = "Create it first, e.g. {.code dir.create(\"{dirname(file)}\", recursive = TRUE)}."), class = "file")
-    }
-    partial <- tempfile(paste0(".", basename(file), "."), tmpdir = dirname(file), fileext = ".partial")
-    on.exit(unlink(partial), add = TRUE)
-    write_model_file(model, partial)
-    if (!file.rename(partial, file)) mg_abort("Could not write {.file {file}}.", class = "file")
+    check_output_file(file, overwrite)
+    write_atomically(file, function(path) write_model_file(model, path))
     invisible(file)
 }
 
