@@ -11,13 +11,6 @@
 
 namespace multigrade {
 
-namespace {
-std::vector<float> host_floats(const at::Tensor& t) {
-  const at::Tensor host = t.detach().to(at::kCPU, at::kFloat).contiguous();
-  return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
-}
-}  // namespace
-
 MilPrediction mil_predict(const MilConfig& model, const std::vector<NamedArray>& weights, const MilData& data,
                           const std::string& device_name) {
   const at::Device device(resolve_device(device_name));

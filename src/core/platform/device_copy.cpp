@@ -27,6 +27,11 @@ at::Tensor device_copy(const std::vector<float>& values, const at::Device& devic
   return copy_of(values, at::kFloat, device);
 }
 
+std::vector<float> host_floats(const at::Tensor& t) {
+  const at::Tensor host = t.detach().to(at::kCPU, at::kFloat).contiguous();
+  return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
+}
+
 at::Tensor on_device(const at::Tensor& t, const at::Device& device) { return t.defined() ? t.to(device) : t; }
 
 }  // namespace multigrade

@@ -17,6 +17,7 @@
 #include "data/sampler.h"
 #include "model/inference.h"
 #include "model/network.h"
+#include "platform/device_copy.h"
 #include "platform/host_memory.h"
 #include "train/auxiliary_head.h"
 #include "train/early_stopping.h"
@@ -28,17 +29,12 @@ namespace multigrade {
 namespace {
 constexpr int64_t kValidationBatch = 1024;
 
-std::vector<float> host_floats(const at::Tensor& t) {
-  const at::Tensor host = t.detach().to(at::kCPU, at::kFloat).contiguous();
-  return std::vector<float>(host.data_ptr<float>(), host.data_ptr<float>() + host.numel());
-}
-
-// A flat buffer of `like`'s size, dtype and device from a checkpoint's values.
+// A flat buffer on `like`'s device from a checkpoint's values, which must be as many.
 at::Tensor tensor_like(const std::vector<float>& values, const at::Tensor& like, const char* what) {
   if (static_cast<int64_t>(values.size()) != like.numel())
     throw std::invalid_argument(std::string("checkpoint: ") + what + " has " + std::to_string(values.size()) +
                                 " values, this model " + std::to_string(like.numel()));
-  return at::from_blob(const_cast<float*>(values.data()), {like.numel()}, at::kFloat).to(like.options());
+  return device_copy(values, like.device());
 }
 }  // namespace
 
