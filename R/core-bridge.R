@@ -59,10 +59,12 @@ core_train_config <- function(data, max_epochs, batch_size, lr, seed, options) {
 
 core_data <- function(data) {
     modalities <- lapply(data$modalities, function(m) {
+        # feature_present: NULL (all measured) or one flag per feature (see align_to_schema).
         if (m$sparse) {
-            list(sparse = TRUE, p = m$data@p, i = m$data@i, x = m$data@x, present = m$present)
+            list(sparse = TRUE, p = m$data@p, i = m$data@i, x = m$data@x, present = m$present,
+                feature_present = m$feature_present)
         } else {
-            list(sparse = FALSE, x = m$data, present = m$present)
+            list(sparse = FALSE, x = m$data, present = m$present, feature_present = m$feature_present)
         }
     })
     list(n_cells = length(data$cells), modalities = unname(modalities),

@@ -282,9 +282,11 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
     check_modality_list(x, call)
     mats <- Map(as_modality_matrix, x, names(x), MoreArgs = list(call = call))
     absent <- character()
+    unmeasured <- list()
     if (!is.null(schema)) {
         mats <- align_to_schema(mats, schema, missing_features, call)
         absent <- attr(mats, "absent")
+        unmeasured <- attr(mats, "unmeasured")
     }
     check_not_empty(mats, call)
     mats <- match_cell_order(mats, verbose)
@@ -307,7 +309,7 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
         if (any(measured)) check_values(m, nm, likelihoods[[nm]], measured, call)
         list(name = nm, features = rownames(m), likelihood = likelihoods[[nm]],
             sparse = inherits(m, "dgCMatrix"), data = zero_absent(m, measured),
-            present = as.integer(measured))
+            present = as.integer(measured), feature_present = feature_flags(m, unmeasured[[nm]]))
     })
     names(modalities) <- names(mats)
 
@@ -338,48 +340,60 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
 
 # With newdata: modalities and features matched to the trained model by name. Features
 # the new data lacks are an error, or with `missing_features = "pad"` zero rows (with a
-# warning that says how many; more than half missing is still an error).
+# warning that says how many; more than half missing is still an error), listed per modality
+# in attribute "unmeasured" so that the core leaves them out of the reconstruction loss.
 align_to_schema <- function(mats, schema, missing_features, call) {
     known <- names(schema$modalities)
     unknown <- setdiff(names(mats), known)
     if (length(unknown) > 0) {
         mg_abort(c("The model has no modality {.val {unknown}}.", "i" = "It knows {.val {known}}."), call = call)
     }
-    n_cells <- ncol(mats[[1]])
-    cells <- colnames(mats[[1]])
-    out <- lapply(known, function(nm) {
-        features <- schema$modalities[[nm]]$features
-        m <- mats[[nm]]
-        if (is.null(m)) {
-            # A modality the new data lacks: absent for every cell.
-            return(Matrix::sparseMatrix(i = integer(0), j = integer(0), x = numeric(0),
-                dims = c(length(features), n_cells), dimnames = list(features, cells)))
-        }
-        if (is.null(rownames(m))) {
-            if (nrow(m) != length(features)) {
-                mg_abort("Modality {.val {nm}} has {nrow(m)} features but the model was trained on {length(features)}.",
-                    call = call)
-            }
-            rownames(m) <- features
-        }
-        missing <- setdiff(features, rownames(m))
-        if (length(missing) > 0 && (missing_features == "error" || length(missing) > length(features) / 2)) {
-            mg_abort(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features.",
-                "x" = "For example {.val {head(missing, 3)}}.",
-                "i" = "Give the same features as in training (extra ones are ignored)."), call = call)
-        }
-        if (length(missing) > 0) {
-            mg_warn(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features (e.g. {.val {head(missing, 3)}}).",
-                "i" = paste("They are set to zero for these cells: the encoders see them as unexpressed (and query training",
-                    "fits them as zeros), which biases the result if they are expressed; match the feature sets if you can.")),
-                class = "warning_missing_features")
-            m <- pad_features(m, missing)
-        }
-        m[features, , drop = FALSE]
+    aligned <- lapply(known, function(nm) {
+        align_modality(mats[[nm]], nm, schema$modalities[[nm]]$features, colnames(mats[[1]]), missing_features, call)
     })
-    names(out) <- known
+    out <- stats::setNames(lapply(aligned, `[[`, "matrix"), known)
     attr(out, "absent") <- setdiff(known, names(mats))
+    attr(out, "unmeasured") <- stats::setNames(lapply(aligned, `[[`, "unmeasured"), known)
     out
+}
+
+# One modality of new data in the model's feature order: list(matrix, unmeasured = the
+# features padded with zeros). NULL (a modality the new data lacks) becomes an empty matrix,
+# absent for every cell.
+align_modality <- function(m, nm, features, cells, missing_features, call) {
+    if (is.null(m)) {
+        empty <- Matrix::sparseMatrix(i = integer(0), j = integer(0), x = numeric(0),
+            dims = c(length(features), length(cells)), dimnames = list(features, cells))
+        return(list(matrix = empty, unmeasured = character()))
+    }
+    if (is.null(rownames(m))) {
+        if (nrow(m) != length(features)) {
+            mg_abort("Modality {.val {nm}} has {nrow(m)} features but the model was trained on {length(features)}.",
+                call = call)
+        }
+        rownames(m) <- features
+    }
+    missing <- setdiff(features, rownames(m))
+    if (length(missing) > 0 && (missing_features == "error" || length(missing) > length(features) / 2)) {
+        mg_abort(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features.",
+            "x" = "For example {.val {head(missing, 3)}}.",
+            "i" = "Give the same features as in training (extra ones are ignored)."), call = call)
+    }
+    if (length(missing) > 0) {
+        mg_warn(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features (e.g. {.val {head(missing, 3)}}).",
+            "i" = paste("They are left out of the reconstruction loss (query training does not fit them), but the",
+                "encoders, trained on all features, see them as zeros, i.e. unexpressed: this biases the latent",
+                "position if they are expressed. Match the feature sets if you can.")),
+            class = "warning_missing_features")
+        m <- pad_features(m, missing)
+    }
+    list(matrix = m[features, , drop = FALSE], unmeasured = missing)
+}
+
+# One flag per feature (1 = measured) for the core, or NULL when every feature is measured.
+feature_flags <- function(m, unmeasured) {
+    if (length(unmeasured) == 0) return(NULL)
+    as.integer(!rownames(m) %in% unmeasured)
 }
 
 pad_features <- function(m, missing) {

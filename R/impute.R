@@ -102,9 +102,9 @@ ImputeModality.list <- function(object, model, target, batch = NULL, continuous 
     library <- imputation_library(library_size, data, model, target)
     decode_codes <- decoding_codes(decode_batch, model, length(data$cells))
     n_threads <- resolve_threads(model$options$n_threads)
-    out <- mg_impute(model$config, model$weights, core_data(data), device, n_threads,
+    out <- with_memory_advice(mg_impute(model$config, model$weights, core_data(data), device, n_threads,
         match(target, names(model$modalities)), library, as.integer(n_samples), as.double(probs), seed,
-        decode_codes, value == "foreground_probability")
+        decode_codes, value == "foreground_probability"), device)
     names_of <- list(model$modalities[[target]]$features, data$cells)
     imputed <- out$mean
     dimnames(imputed) <- names_of

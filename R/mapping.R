@@ -17,7 +17,16 @@
 #'
 #' @param object The query: a named list of feature x cell matrices (a subset of
 #'   the reference's modalities, features matched by name), a `Seurat` object
-#'   or a `SingleCellExperiment` (see [MapToReference.Seurat()]).
+#'   or a `SingleCellExperiment` (see [MapToReference.Seurat()]). A query from
+#'   another panel may lack up to half of a modality's reference features (a
+#'   classed warning, `mg_warning_missing_features`; more is an error): they are
+#'   zero-filled, and left out of the query's training loss (their expected
+#'   value is pinned to 0 there, so nothing is fitted to the zeros). The
+#'   reference's encoders have no input for absence and see them as zeros, i.e.
+#'   unexpressed; masking them out of the evidence would need a reference
+#'   trained with feature dropout. On the CITE-seq split with a quarter of the
+#'   genes missing, label transfer falls from 0.412 to 0.397 (0.392 with the
+#'   zeros fitted as measured); see `bench/quality/RESULTS.md`.
 #' @param model The reference `multigrade_model` (from [RunMultigrade()],
 #'   [LoadMultigrade()] or [GetMultigradeModel()]).
 #' @param batch,continuous,present The query's covariates and presence mask,

@@ -79,7 +79,7 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
     }
     device <- resolve_device(device %||% object$device)
     n_threads <- resolve_threads(n_threads %||% object$options$n_threads)
-    out <- mg_encode(object$config, object$weights, core_data(data), device, n_threads)
+    out <- with_memory_advice(mg_encode(object$config, object$weights, core_data(data), device, n_threads), device)
     latent_names(if (type == "latent") out$mean else out$logvar, data$cells)
 }
 

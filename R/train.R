@@ -127,6 +127,12 @@ RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integra
 # (`embeddings`: one cells x latent matrix of posterior means per set; data held whole only).
 fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL,
                       mil = NULL, restore_best = TRUE, encode = list(), checkpoint = NULL) {
+    with_memory_advice(fit_session(data, model_config, train_config, device, n_threads, verbose, reference,
+        mil, restore_best, encode, checkpoint), device, call = rlang::caller_env())
+}
+
+fit_session <- function(data, model_config, train_config, device, n_threads, verbose, reference,
+                        mil, restore_best, encode, checkpoint) {
     source <- as_data_source(data)
     data <- source$data
     stopifnot(is.null(checkpoint) || (source$n_parts == 1L && is.null(mil)))

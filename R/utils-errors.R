@@ -1,6 +1,6 @@
 # Classed conditions, raised from one place. Every error has class "mg_error" and one of
 # "mg_error_input" (bad user input), "mg_error_unknown_level", "mg_error_model",
-# "mg_error_file" or "mg_error_no_libtorch".
+# "mg_error_file", "mg_error_memory" or "mg_error_no_libtorch".
 
 mg_abort <- function(message, class = "input", ..., call = rlang::caller_env(),
                      .envir = parent.frame()) {
@@ -60,4 +60,22 @@ damaged_if_fails <- function(expr, file) {
         mg_abort(c("{.file {file}} is damaged: it could not be read.", "x" = conditionMessage(e)), class = "file",
             call = NULL)
     })
+}
+
+# The core's OutOfMemoryError (src/core/api.h: the phase, the sizes involved and the size the
+# allocator could not get; Rcpp gives the condition the C++ class) as a classed error that says
+# what to change.
+with_memory_advice <- function(expr, device, call = rlang::caller_env()) {
+    tryCatch(expr, `multigrade::OutOfMemoryError` = function(e) {
+        reason <- conditionMessage(e)
+        mg_abort(c("{reason}", memory_advice(device)), class = "memory", call = call)
+    })
+}
+
+memory_advice <- function(device) {
+    gpu <- !identical(device, "cpu")
+    c("i" = "A smaller {.arg batch_size} needs less in training; fewer cells per call less in encoding and imputation.",
+        if (gpu) c("i" = "Keep the data on the host with {.code multigrade_options(data_placement = \"host\")}, or use {.code device = \"cpu\"}."),
+        "i" = paste("Narrower decoders ({.arg n_hidden_decoder}) and fewer features need less; data larger than",
+            "memory can be streamed from an .h5ad file with {.fn RunMultigradeH5AD}."))
 }

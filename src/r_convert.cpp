@@ -90,6 +90,7 @@ DataInput data_input(const Rcpp::List& x) {
       mi.row_index = int_pointer_or_null(m["i"]);
     }
     mi.present = int_pointer_or_null(m["present"]);
+    mi.feature_present = int_pointer_or_null(m["feature_present"]);
     in.modalities.push_back(mi);
   }
   const Rcpp::List cat = x["categorical"];

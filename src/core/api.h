@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -101,6 +102,11 @@ struct ModalityInput {
   const int* row_index = nullptr;  // nnz
   const double* values = nullptr;  // nnz (sparse) or n_features * n_cells (dense)
   const int* present = nullptr;    // n_cells flags (1 = measured); nullptr = all present
+  // n_features flags (1 = measured in this data set, 0 = not in its panel and zero-filled);
+  // nullptr = all measured. Unmeasured features are left out of the reconstruction loss:
+  // their expected value is pinned to 0 there, so their terms and gradients are exactly 0.
+  // The encoders still see them as zeros (their first layer has no notion of absence).
+  const int* feature_present = nullptr;
 };
 
 struct DataInput {
@@ -144,6 +150,14 @@ struct RuntimeInfo {
   bool cuda_available = false;
   int cuda_device_count = 0;
   bool compiled_with_cuda = false;
+};
+
+// An allocation that failed on the device or the host during training, encoding or
+// imputation; what() names the phase, the sizes that decide memory use (device, cells,
+// features, batch size, parameters) and the size the allocator could not get.
+class OutOfMemoryError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
 };
 
 RuntimeInfo runtime_info();
@@ -245,6 +259,7 @@ class Trainer {
   // the epoch not counted, training not finished).
   TrainerCheckpoint checkpoint(bool interrupted = false) const;
   void resume(const TrainerCheckpoint& state);
+  std::string memory_sizes_now() const;       // the sizes an out-of-memory error names
   std::vector<int> validation_cells() const;  // 0-based
   int64_t n_trainable() const;                // parameters the optimiser updates
   bool data_on_device() const;                // batches gathered on the device (TrainConfig::data_placement)

@@ -82,3 +82,17 @@ test_that("a loss that overflows rolls back with a warning that names the term a
     expect_true(any(model$history$non_finite == 1))
     expect_true(all(is.finite(unlist(model$weights))))  # the kept weights are the last finite ones
 })
+
+test_that("running out of memory is a classed error with the sizes involved and what to change", {
+    # A decoder 2e9 units wide asks for ~800 TB: more than any allocator can give, so the
+    # failure comes from the allocator, not from the operating system killing R.
+    wide <- Matrix::sparseMatrix(i = c(1, 5, 99999), j = c(1, 2, 3), x = c(2, 1, 4), dims = c(100000, 20),
+        dimnames = list(paste0("g", seq_len(100000)), paste0("c", seq_len(20))))
+    error <- expect_error(RunMultigrade(list(wide = wide), max_epochs = 2, verbose = FALSE,
+        options = multigrade_options(n_hidden_decoder = 2e9)), class = "mg_error_memory")
+    message <- conditionMessage(error)
+    expect_match(message, "ran out of memory", fixed = TRUE)
+    expect_match(message, "20 cells, modalities wide 100000 features", fixed = TRUE)
+    expect_match(message, "tried to allocate", fixed = TRUE)
+    expect_match(message, "batch_size", fixed = TRUE)
+})

@@ -142,3 +142,24 @@ test_that("mapping and imputation reject bad input with clear errors", {
     expect_error(MapToReference(list(rna = cite$rna[, q]), model, batch = cite$obs$batch[q], anchors = 0,
         verbose = FALSE), "Unknown argument", class = "mg_error_input")
 })
+
+test_that("a query's missing features are left out of its training loss, not fitted as zeros", {
+    s <- split_cite()
+    model <- reference_model()
+    rna <- s$cite$rna[, s$query]
+    dropped <- rownames(rna)[1:50]
+    kept <- rna[-(1:50), ]
+    map <- function(x) {
+        MapToReference(list(rna = x), model, batch = s$cite$obs$batch[s$query],
+            max_epochs = 3, n_anchors = 0, seed = 2, verbose = FALSE)
+    }
+    expect_warning(missing <- map(kept), "left out of the reconstruction loss", class = "mg_warning_missing_features")
+    expect_identical(kept, rna[-(1:50), ])  # the caller's matrix is unchanged
+    zeros <- rna
+    zeros[dropped, ] <- 0
+    measured_zeros <- map(zeros)
+    # The encoders see the same zeros (test-data-input.R); only the loss differs: measured
+    # zeros are fitted, missing features are not.
+    expect_false(isTRUE(all.equal(missing$embedding, measured_zeros$embedding)))
+    expect_true(all(is.finite(missing$embedding)))
+})

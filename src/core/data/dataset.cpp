@@ -42,6 +42,13 @@ CellData::Modality CellData::copy_modality(const ModalitySpec& spec, const Modal
       account(k / spec.n_features, in.values[k]);
     }
   }
+  if (in.feature_present != nullptr &&
+      !std::all_of(in.feature_present, in.feature_present + spec.n_features, [](int f) { return f != 0; })) {
+    m.feature_offset = at::zeros({spec.n_features}, at::kFloat);
+    float* offset = m.feature_offset.data_ptr<float>();
+    for (int64_t f = 0; f < spec.n_features; ++f)
+      if (in.feature_present[f] == 0) offset[f] = kUnmeasuredLogit;
+  }
   if (is_count_likelihood(spec.likelihood)) {
     m.log_library = at::empty({n_cells}, at::kFloat);
     m.lgamma_const = at::empty({n_cells}, at::kFloat);
@@ -175,6 +182,7 @@ Batch CellData::batch(const std::vector<int64_t>& cells, const at::Device& devic
                                                     : at::Tensor());
     b.lgamma_const.push_back(m.lgamma_const.defined() ? on_device(m.lgamma_const.index_select(0, index), device)
                                                       : at::Tensor());
+    b.feature_offset.push_back(on_device(m.feature_offset, device));
   }
   b.present = on_device(present_.index_select(0, index), device);
   if (categorical_.defined()) {

@@ -10,6 +10,10 @@
 
 namespace multigrade {
 
+// Added to the decoder's logits of unmeasured features: their expected value underflows to
+// exactly 0, so the count and Bernoulli likelihoods of their (zero-filled) values are 0.
+constexpr float kUnmeasuredLogit = -1e4f;
+
 // The non-zeros of a dense host matrix (B x n_features, float) as sparse rows.
 SparseRows sparse_rows_from_dense(const at::Tensor& dense, bool log_input);
 
@@ -20,7 +24,10 @@ struct Batch {
   int64_t size = 0;
   std::vector<at::Tensor> x;
   std::vector<SparseRows> sparse;
-  at::Tensor present;                    // B x M float (1 = measured)
+  at::Tensor present;  // B x M float (1 = measured)
+  // Per modality, n_features: 0 for measured features, kUnmeasuredLogit for features the
+  // data set does not measure (ModalityInput::feature_present); undefined when all are.
+  std::vector<at::Tensor> feature_offset;
   std::vector<at::Tensor> log_library;   // B, count modalities only
   std::vector<at::Tensor> lgamma_const;  // B, sum_f lgamma(x + 1), nb/zinb only
   std::vector<at::Tensor> categorical;   // B int64 per covariate
@@ -50,9 +57,10 @@ class CellData {
     std::vector<int64_t> row_ptr;  // CSR over cells (sparse storage)
     std::vector<int32_t> col;
     std::vector<float> val;
-    at::Tensor dense;         // n_cells x n_features (dense storage)
-    at::Tensor log_library;   // n_cells
-    at::Tensor lgamma_const;  // n_cells
+    at::Tensor dense;           // n_cells x n_features (dense storage)
+    at::Tensor log_library;     // n_cells
+    at::Tensor lgamma_const;    // n_cells
+    at::Tensor feature_offset;  // n_features (Batch::feature_offset), undefined if all measured
   };
 
   at::Tensor densify(const Modality& m, const std::vector<int64_t>& cells) const;

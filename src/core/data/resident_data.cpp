@@ -19,6 +19,7 @@ ResidentData::ResidentData(const CellData& host, const at::Device& device) : dev
     }
     m.log_library = on_device(h.log_library, device);
     m.lgamma_const = on_device(h.lgamma_const, device);
+    m.feature_offset = on_device(h.feature_offset, device);
     modalities_.push_back(std::move(m));
   }
   present_ = on_device(host.present_, device);
@@ -71,6 +72,7 @@ Batch ResidentData::batch(const ResidentOrder& order, size_t k) const {
     b.x.push_back(m.row_ptr.defined() ? densify(m, cells, order.nnz[k][j]) : rows(m.dense));
     b.log_library.push_back(rows(m.log_library));
     b.lgamma_const.push_back(rows(m.lgamma_const));
+    b.feature_offset.push_back(m.feature_offset);
   }
   b.present = rows(present_);
   if (categorical_.defined()) {

@@ -37,6 +37,7 @@ class ResidentData {
     at::Tensor row_ptr, col, val;  // device CSR over cells (col int32), for a sparse modality
     at::Tensor dense;              // device n_cells x n_features, for a dense one
     at::Tensor log_library, lgamma_const;
+    at::Tensor feature_offset;  // n_features, as in Batch (undefined if all measured)
   };
 
   // Rows `cells` of a CSR modality as a dense B x n_features tensor; nnz: their non-zeros.

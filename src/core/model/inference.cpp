@@ -13,6 +13,7 @@
 #include "model/likelihoods.h"
 #include "model/network.h"
 #include "model/posterior.h"
+#include "platform/memory_report.h"
 
 namespace multigrade {
 
@@ -120,14 +121,20 @@ LatentResult encode_cells(const MultigradeNet& net, const CellData& data, const 
 
 LatentResult encode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,
                            const std::string& device_name, int64_t chunk_size) {
-  const at::Device device(resolve_device(device_name));
-  MultigradeNet net(config, device);
-  net.params().import_arrays(weights);
-  return encode_cells(net, CellData(config, input), device, chunk_size);
+  return reporting_out_of_memory(
+      "Encoding cells", [&] { return memory_sizes(config, device_name, input.n_cells, chunk_size, -1); },
+      [&] {
+        const at::Device device(resolve_device(device_name));
+        MultigradeNet net(config, device);
+        net.params().import_arrays(weights);
+        return encode_cells(net, CellData(config, input), device, chunk_size);
+      });
 }
 
-ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,
-                             const std::string& device_name, const ImputeRequest& request) {
+namespace {
+
+ImputeResult impute_cells(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,
+                          const std::string& device_name, const ImputeRequest& request) {
   if (request.target >= config.modalities.size()) throw std::invalid_argument("unknown target modality");
   const ModalitySpec& spec = config.modalities[request.target];
   if (is_count_likelihood(spec.likelihood) && request.library == nullptr)
@@ -181,6 +188,15 @@ ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedA
       append_rows(sorted_quantile(sorted, request.probs[q]), result.quantiles[q], offset);
   }
   return result;
+}
+
+}  // namespace
+
+ImputeResult impute_modality(const ModelConfig& config, const std::vector<NamedArray>& weights, const DataInput& input,
+                             const std::string& device_name, const ImputeRequest& request) {
+  return reporting_out_of_memory(
+      "Imputation", [&] { return memory_sizes(config, device_name, input.n_cells, request.chunk_size, -1); },
+      [&] { return impute_cells(config, weights, input, device_name, request); });
 }
 
 ImputeResult decode_latent(const ModelConfig& config, const std::vector<NamedArray>& weights,

@@ -145,8 +145,29 @@ DecoderOutput MultigradeNet::decode(size_t modality, const at::Tensor& z, const 
   return out;
 }
 
-at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutput& out, const Batch& batch) const {
+namespace {
+
+// Features the batch's data set does not measure (Batch::feature_offset) leave the loss: count
+// and Bernoulli logits (nbmixture's background log-rate, which its foreground builds on) get
+// kUnmeasuredLogit, so the expected value is 0 and the likelihood of the zero-filled value is
+// 1; squared error predicts the value itself. Either way their terms and gradients are 0.
+DecoderOutput without_unmeasured(const DecoderOutput& out, const at::Tensor& offset, Likelihood likelihood,
+                                 const at::Tensor& x) {
+  if (!offset.defined()) return out;
+  DecoderOutput masked = out;
+  if (likelihood == Likelihood::mse)
+    masked.mean = at::where(offset.eq(0), out.mean, x);
+  else
+    masked.mean = out.mean + offset;
+  return masked;
+}
+
+}  // namespace
+
+at::Tensor MultigradeNet::reconstruction_loss(size_t modality, const DecoderOutput& decoded, const Batch& batch) const {
   const Decoder& d = decoders_[modality];
+  const DecoderOutput out = without_unmeasured(decoded, batch.feature_offset[modality],
+                                               config_.modalities[modality].likelihood, batch.x[modality]);
   const at::Tensor& x = batch.x[modality];
   switch (config_.modalities[modality].likelihood) {
     case Likelihood::mse:
@@ -175,9 +196,11 @@ at::Tensor MultigradeNet::decoder_loss(size_t modality, const at::Tensor& z, con
   if (config_.modalities[modality].likelihood != Likelihood::nb)
     return reconstruction_loss(modality, decode(modality, z, cov, train), batch);
   const Decoder& d = decoders_[modality];
+  const at::Tensor& offset = batch.feature_offset[modality];
+  const at::Tensor bias = offset.defined() ? params_[d.mean.bias] + offset : params_[d.mean.bias];
   return nb_head_loss(batch.sparse[modality], batch.x[modality], decoder_hidden(d, z, cov, train),
-                      params_[d.mean.weight], params_[d.mean.bias], batch.log_library[modality], params_[d.log_theta],
-                      batch.group, batch.lgamma_const[modality], row_weights);
+                      params_[d.mean.weight], bias, batch.log_library[modality], params_[d.log_theta], batch.group,
+                      batch.lgamma_const[modality], row_weights);
 }
 
 }  // namespace multigrade

@@ -18,7 +18,8 @@
 #include "testing/kernel_comparisons.h"
 #include "train/early_stopping.h"
 
-void test_resident_data();  // test_resident_data.cpp
+void test_resident_data();        // test_resident_data.cpp
+void test_unmeasured_features();  // test_unmeasured_features.cpp
 
 namespace {
 
@@ -431,6 +432,36 @@ void test_training_learns() {
   test_checkpoint_resume(mc, tc, in);
 }
 
+// An allocation that cannot succeed (a decoder layer of 2e9 x 100000 floats, 800 TB, more
+// than any address space) is reported as OutOfMemoryError with the sizes involved, not as
+// LibTorch's raw error or a crash.
+void test_out_of_memory_report() {
+  multigrade::ModelConfig mc;
+  multigrade::ModalitySpec spec;
+  spec.name = "wide";
+  spec.n_features = 100000;
+  spec.n_hidden_decoder = 2000000000;
+  mc.modalities = {spec};
+  std::vector<double> values(2 * 100000, 1.0);
+  multigrade::DataInput in;
+  in.n_cells = 2;
+  multigrade::ModalityInput m;
+  m.values = values.data();
+  in.modalities = {m};
+  multigrade::TrainConfig tc;
+  std::string message;
+  try {
+    multigrade::Trainer trainer(mc, tc, in, "cpu");
+  } catch (const multigrade::OutOfMemoryError& e) {
+    message = e.what();
+  }
+  check(message.find("ran out of memory") != std::string::npos, "a failed allocation is an OutOfMemoryError");
+  check(message.find("wide 100000 features") != std::string::npos && message.find("2 cells") != std::string::npos,
+        "the error names the sizes involved: " + message);
+  check(message.find("allocate") != std::string::npos, "the error keeps the allocator's size: " + message);
+  check(message.find('\n') == std::string::npos, "without LibTorch's backtrace");
+}
+
 // The end-of-epoch rules shared by the VAE's and MIL's trainers: the best weights are kept
 // while the monitor improves, patience ends training, a non-finite loss rolls back to the last
 // finite weights, three rollbacks end training, and so does the last epoch.
@@ -546,6 +577,8 @@ int main() {
   test_training_learns();
   test_mil();
   test_resident_data();
+  test_unmeasured_features();
+  test_out_of_memory_report();
   std::printf("%d passed, %d failed\n", test::passed, test::failed);
   return test::failed == 0 ? 0 : 1;
 }

@@ -19,6 +19,7 @@
 #include "model/network.h"
 #include "platform/device_copy.h"
 #include "platform/host_memory.h"
+#include "platform/memory_report.h"
 #include "train/auxiliary_head.h"
 #include "train/early_stopping.h"
 #include "train/objective.h"
@@ -260,15 +261,32 @@ struct Trainer::Impl {
 
 Trainer::Trainer(const ModelConfig& model, const TrainConfig& train, const DataInput& data, const std::string& device,
                  const std::vector<NamedArray>* reference, const AuxiliaryHeadFactory& head)
-    : impl_(std::make_unique<Impl>(model, train, data, device, reference, head)) {}
+    : impl_(reporting_out_of_memory(
+          "Setting up training (the data copy and the model's parameters)",
+          [&] { return memory_sizes(model, device, data.n_cells, train.batch_size, -1); },
+          [&] { return std::make_unique<Impl>(model, train, data, device, reference, head); })) {}
 
 Trainer::~Trainer() = default;
 
-EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) { return impl_->run_epoch(should_stop); }
+std::string Trainer::memory_sizes_now() const {
+  return memory_sizes(impl_->model_config, impl_->device.str(), impl_->data.n_cells(), impl_->config.batch_size,
+                      impl_->net->params().numel());
+}
 
-bool Trainer::train_part(const std::function<bool()>& should_stop) { return impl_->train_part(should_stop); }
+EpochStats Trainer::run_epoch(const std::function<bool()>& should_stop) {
+  return reporting_out_of_memory(
+      "A training epoch", [&] { return memory_sizes_now(); }, [&] { return impl_->run_epoch(should_stop); });
+}
 
-EpochStats Trainer::end_epoch() { return impl_->end_epoch(); }
+bool Trainer::train_part(const std::function<bool()>& should_stop) {
+  return reporting_out_of_memory(
+      "A training epoch", [&] { return memory_sizes_now(); }, [&] { return impl_->train_part(should_stop); });
+}
+
+EpochStats Trainer::end_epoch() {
+  return reporting_out_of_memory(
+      "The end of an epoch", [&] { return memory_sizes_now(); }, [&] { return impl_->end_epoch(); });
+}
 
 void Trainer::set_data(const DataInput& input) {
   if (impl_->head)
@@ -287,7 +305,13 @@ void Trainer::restore_best() { impl_->stopping->restore_best(); }
 std::vector<NamedArray> Trainer::weights() const { return impl_->net->params().export_arrays(); }
 
 LatentResult Trainer::encode(const std::vector<bool>& use_modality, int64_t chunk_size) const {
-  return encode_cells(*impl_->net, impl_->data, impl_->device, chunk_size, use_modality);
+  return reporting_out_of_memory(
+      "Encoding the training cells",
+      [&] {
+        return memory_sizes(impl_->model_config, impl_->device.str(), impl_->data.n_cells(), chunk_size,
+                            impl_->net->params().numel());
+      },
+      [&] { return encode_cells(*impl_->net, impl_->data, impl_->device, chunk_size, use_modality); });
 }
 
 TrainerCheckpoint Trainer::checkpoint(bool interrupted) const {
