@@ -85,6 +85,10 @@ mg_decode_latent <- function(model_config, weights, z, categorical, continuous, 
     .Call(`_multigrade_mg_decode_latent`, model_config, weights, z, categorical, continuous, target, device, n_threads)
 }
 
+mg_graft_weights <- function(model_config, reference) {
+    .Call(`_multigrade_mg_graft_weights`, model_config, reference)
+}
+
 mg_parameter_layout <- function(model_config) {
     .Call(`_multigrade_mg_parameter_layout`, model_config)
 }

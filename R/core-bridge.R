@@ -59,13 +59,12 @@ core_train_config <- function(data, max_epochs, batch_size, lr, seed, options) {
 
 core_data <- function(data) {
     modalities <- lapply(data$modalities, function(m) {
-        # feature_present: NULL (all measured) or one flag per feature (see align_to_schema).
-        if (m$sparse) {
-            list(sparse = TRUE, p = m$data@p, i = m$data@i, x = m$data@x, present = m$present,
-                feature_present = m$feature_present)
-        } else {
-            list(sparse = FALSE, x = m$data, present = m$present, feature_present = m$feature_present)
-        }
+        # feature_present: NULL (all measured) or one flag per feature (see align_to_schema);
+        # encoder_fill: NULL (zeros) or what the encoders see for the unmeasured features
+        # (see fill_unmeasured).
+        values <- if (m$sparse) list(sparse = TRUE, p = m$data@p, i = m$data@i, x = m$data@x) else
+            list(sparse = FALSE, x = m$data)
+        c(values, list(present = m$present, feature_present = m$feature_present, encoder_fill = m$encoder_fill))
     })
     list(n_cells = length(data$cells), modalities = unname(modalities),
         categorical = unname(lapply(data$categorical, as.integer)),

@@ -341,7 +341,8 @@ prepare_data <- function(x, likelihoods = NULL, batch = NULL, continuous = NULL,
 # With newdata: modalities and features matched to the trained model by name. Features
 # the new data lacks are an error, or with `missing_features = "pad"` zero rows (with a
 # warning that says how many; more than half missing is still an error), listed per modality
-# in attribute "unmeasured" so that the core leaves them out of the reconstruction loss.
+# in attribute "unmeasured" so that the core leaves them out of the reconstruction loss (and
+# fill_unmeasured() gives the encoders the model's expectation of them).
 align_to_schema <- function(mats, schema, missing_features, call) {
     known <- names(schema$modalities)
     unknown <- setdiff(names(mats), known)
@@ -381,9 +382,10 @@ align_modality <- function(m, nm, features, cells, missing_features, call) {
     }
     if (length(missing) > 0) {
         mg_warn(c("Modality {.val {nm}} lacks {length(missing)} of the model's {length(features)} features (e.g. {.val {head(missing, 3)}}).",
-            "i" = paste("They are left out of the reconstruction loss (query training does not fit them), but the",
-                "encoders, trained on all features, see them as zeros, i.e. unexpressed: this biases the latent",
-                "position if they are expressed. Match the feature sets if you can.")),
+            "i" = paste("They are left out of the reconstruction loss (query training does not fit them), and the",
+                "encoders, which have no input for absence, see the model's expectation of them given the measured",
+                "features instead of zeros. The fewer features measured, the less certain the result: match the",
+                "feature sets if you can.")),
             class = "warning_missing_features")
         m <- pad_features(m, missing)
     }

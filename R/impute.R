@@ -21,6 +21,9 @@
 #' @param object The cells to impute: a named list of feature x cell matrices
 #'   (any of the model's modalities; the target may be left out), a `Seurat`
 #'   object or a `SingleCellExperiment` (see [ImputeModality.Seurat()]).
+#'   Features are matched by name; up to half of a modality's features may be
+#'   missing (a classed warning; see [MapToReference()] for what the encoders
+#'   see in their place).
 #' @param model A `multigrade_model` that knows the cells' covariate levels.
 #' @param target Name of the modality to impute.
 #' @param batch,continuous,present The cells' covariates and presence mask, as
@@ -99,9 +102,10 @@ ImputeModality.list <- function(object, model, target, batch = NULL, continuous 
     seed <- draw_seed(seed)
     data <- prepare_data(object, batch = batch, continuous = continuous, present = present,
         schema = model_schema(model), missing_features = "pad", verbose = FALSE)
+    n_threads <- resolve_threads(model$options$n_threads)
+    data <- fill_unmeasured(data, model, device, n_threads)
     library <- imputation_library(library_size, data, model, target)
     decode_codes <- decoding_codes(decode_batch, model, length(data$cells))
-    n_threads <- resolve_threads(model$options$n_threads)
     out <- with_memory_advice(mg_impute(model$config, model$weights, core_data(data), device, n_threads,
         match(target, names(model$modalities)), library, as.integer(n_samples), as.double(probs), seed,
         decode_codes, value == "foreground_probability"), device)

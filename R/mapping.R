@@ -20,13 +20,15 @@
 #'   or a `SingleCellExperiment` (see [MapToReference.Seurat()]). A query from
 #'   another panel may lack up to half of a modality's reference features (a
 #'   classed warning, `mg_warning_missing_features`; more is an error): they are
-#'   zero-filled, and left out of the query's training loss (their expected
-#'   value is pinned to 0 there, so nothing is fitted to the zeros). The
-#'   reference's encoders have no input for absence and see them as zeros, i.e.
-#'   unexpressed; masking them out of the evidence would need a reference
-#'   trained with feature dropout. On the CITE-seq split with a quarter of the
-#'   genes missing, label transfer falls from 0.412 to 0.397 (0.392 with the
-#'   zeros fitted as measured); see `bench/quality/RESULTS.md`.
+#'   left out of the query's training loss (their expected value is pinned to 0
+#'   there, so nothing is fitted to them), and since the reference's encoders
+#'   have no input for absence, they see the model's expectation of the missing
+#'   features given the measured ones (encoded, decoded, encoded again) instead
+#'   of zeros, which would read as "not expressed". That expectation adds no
+#'   evidence of its own. On the CITE-seq split with a quarter of the genes
+#'   missing, label transfer gets 0.435 (0.392 with the genes given as
+#'   measured zeros; 0.412 with the full panel); see
+#'   `bench/quality/RESULTS.md`.
 #' @param model The reference `multigrade_model` (from [RunMultigrade()],
 #'   [LoadMultigrade()] or [GetMultigradeModel()]).
 #' @param batch,continuous,present The query's covariates and presence mask,
@@ -110,6 +112,7 @@ MapToReference.list <- function(object, model, batch = NULL, continuous = NULL, 
     refdata <- check_refdata(refdata, model)
     data <- prepare_data(object, batch = batch, continuous = continuous, present = present,
         schema = model_schema(model), extend_levels = TRUE, missing_features = "pad", verbose = verbose)
+    data <- fill_unmeasured(data, model, device, resolve_threads(options$n_threads))
     extension <- extend_model(model, data, max_epochs, batch_size, lr, seed, options, device, verbose)
     extended <- extension$model
     own <- extension$embedding %||% predict(extended, data = data)

@@ -40,7 +40,9 @@ library_median <- function(m) {
 #'   training input, or a Seurat object or SingleCellExperiment (the assays or
 #'   experiments named like the model's modalities are used, each read as in
 #'   training). Features are matched by name; a modality may be left out (its
-#'   cells are embedded from the others).
+#'   cells are embedded from the others), and up to half of a modality's
+#'   features may be missing (a classed warning; the encoders see the model's
+#'   expectation of them given the measured features, see [MapToReference()]).
 #' @param batch,continuous,present Covariates of `newdata` and its presence
 #'   mask, given as in training (levels must be known to the model); for an
 #'   object, `batch` and `continuous` are metadata column names.
@@ -64,6 +66,8 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
     if (is.null(newdata) && is.null(data) && type == "latent" && !is.null(object$embedding)) {
         return(object$embedding)
     }
+    device <- resolve_device(device %||% object$device)
+    n_threads <- resolve_threads(n_threads %||% object$options$n_threads)
     if (is.null(data)) {
         if (is.null(newdata)) {
             mg_abort(c("The model holds no training data; give {.arg newdata}."))
@@ -76,9 +80,8 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
         }
         data <- prepare_data(newdata, batch = batch, continuous = continuous,
             present = present, schema = model_schema(object), missing_features = "pad", verbose = FALSE)
+        data <- fill_unmeasured(data, object, device, n_threads)
     }
-    device <- resolve_device(device %||% object$device)
-    n_threads <- resolve_threads(n_threads %||% object$options$n_threads)
     out <- with_memory_advice(mg_encode(object$config, object$weights, core_data(data), device, n_threads), device)
     latent_names(if (type == "latent") out$mean else out$logvar, data$cells)
 }

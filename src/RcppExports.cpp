@@ -264,6 +264,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_graft_weights
+Rcpp::List mg_graft_weights(Rcpp::List model_config, Rcpp::List reference);
+RcppExport SEXP _multigrade_mg_graft_weights(SEXP model_configSEXP, SEXP referenceSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type model_config(model_configSEXP);
+    Rcpp::traits::input_parameter< Rcpp::List >::type reference(referenceSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_graft_weights(model_config, reference));
+    return rcpp_result_gen;
+END_RCPP
+}
 // mg_parameter_layout
 Rcpp::List mg_parameter_layout(Rcpp::List model_config);
 RcppExport SEXP _multigrade_mg_parameter_layout(SEXP model_configSEXP) {
@@ -399,6 +410,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_encode", (DL_FUNC) &_multigrade_mg_encode, 5},
     {"_multigrade_mg_impute", (DL_FUNC) &_multigrade_mg_impute, 12},
     {"_multigrade_mg_decode_latent", (DL_FUNC) &_multigrade_mg_decode_latent, 8},
+    {"_multigrade_mg_graft_weights", (DL_FUNC) &_multigrade_mg_graft_weights, 2},
     {"_multigrade_mg_parameter_layout", (DL_FUNC) &_multigrade_mg_parameter_layout, 1},
     {"_multigrade_mg_runtime_info", (DL_FUNC) &_multigrade_mg_runtime_info, 0},
     {"_multigrade_mg_resolve_device", (DL_FUNC) &_multigrade_mg_resolve_device, 1},

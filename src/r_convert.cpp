@@ -17,6 +17,12 @@ const int* int_pointer_or_null(SEXP s) {
   return INTEGER(s);
 }
 
+const double* double_pointer_or_null(SEXP s) {
+  if (Rf_isNull(s)) return nullptr;
+  if (TYPEOF(s) != REALSXP) Rcpp::stop("internal: expected a double vector");
+  return REAL(s);
+}
+
 }  // namespace
 
 ModelConfig model_config(const Rcpp::List& x) {
@@ -91,6 +97,7 @@ DataInput data_input(const Rcpp::List& x) {
     }
     mi.present = int_pointer_or_null(m["present"]);
     mi.feature_present = int_pointer_or_null(m["feature_present"]);
+    mi.encoder_fill = double_pointer_or_null(m["encoder_fill"]);
     in.modalities.push_back(mi);
   }
   const Rcpp::List cat = x["categorical"];

@@ -244,6 +244,14 @@ Rcpp::NumericMatrix mg_decode_latent(Rcpp::List model_config, Rcpp::List weights
                              result.mean.begin());
 }
 
+// The reference's weights grown to a configuration with more covariate levels or groups, the
+// new rows at the mean of the known ones.
+// [[Rcpp::export(rng = false)]]
+Rcpp::List mg_graft_weights(Rcpp::List model_config, Rcpp::List reference) {
+  return multigrade::r::weights_list(
+      multigrade::graft_weights(multigrade::r::model_config(model_config), multigrade::r::named_arrays(reference)));
+}
+
 // Parameter shapes of a configuration, in R's (reversed) dimension order.
 // [[Rcpp::export(rng = false)]]
 Rcpp::List mg_parameter_layout(Rcpp::List model_config) {

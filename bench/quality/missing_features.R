@@ -1,7 +1,8 @@
 # A query from another gene panel: the RNA-only query of the CITE split (reference donor s1d1
 # with RNA + ADT, query donor s1d2) lacking a random quarter of the reference's genes. Label
-# transfer and distance to the full-panel mapping, for the defaults (missing genes zero-filled
-# and left out of the query's training loss), for the same genes given as measured zeros (what
+# transfer and distance to the full-panel mapping, for the defaults (missing genes left out of
+# the query's training loss, the encoders given the model's expectation of them), for the same
+# genes given as measured zeros (what
 # a user's own zero-padding gets: the zeros are fitted), and for the full panel; beside kNN on
 # the reference's RNA PCs and Seurat's TransferData, each on the shared genes.
 #

@@ -105,8 +105,13 @@ struct ModalityInput {
   // n_features flags (1 = measured in this data set, 0 = not in its panel and zero-filled);
   // nullptr = all measured. Unmeasured features are left out of the reconstruction loss:
   // their expected value is pinned to 0 there, so their terms and gradients are exactly 0.
-  // The encoders still see them as zeros (their first layer has no notion of absence).
+  // The encoders have no notion of absence; they see encoder_fill there (or zeros).
   const int* feature_present = nullptr;
+  // What the encoders see for the unmeasured features: per cell, one value per feature that
+  // feature_present marks 0 (in feature order), in the encoders' input scale (log1p for
+  // log_input modalities); cells one after another. nullptr = zeros. The R side fills in the
+  // model's expectation given the measured features, which adds no evidence of its own.
+  const double* encoder_fill = nullptr;
 };
 
 struct DataInput {
@@ -312,5 +317,10 @@ ImputeResult decode_latent(const ModelConfig& model, const std::vector<NamedArra
 
 // Names and shapes of all parameters of a configuration (for validation of loaded files).
 std::vector<NamedArray> parameter_layout(const ModelConfig& model);
+
+// A reference's weights grown to `model`'s shapes (more covariate levels or integrate_on
+// groups), the new rows at the mean of the reference's rows: the network a query's new levels
+// start query training with.
+std::vector<NamedArray> graft_weights(const ModelConfig& model, const std::vector<NamedArray>& reference);
 
 }  // namespace multigrade

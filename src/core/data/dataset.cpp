@@ -46,8 +46,19 @@ CellData::Modality CellData::copy_modality(const ModalitySpec& spec, const Modal
       !std::all_of(in.feature_present, in.feature_present + spec.n_features, [](int f) { return f != 0; })) {
     m.feature_offset = at::zeros({spec.n_features}, at::kFloat);
     float* offset = m.feature_offset.data_ptr<float>();
-    for (int64_t f = 0; f < spec.n_features; ++f)
-      if (in.feature_present[f] == 0) offset[f] = kUnmeasuredLogit;
+    std::vector<int64_t> unmeasured;
+    for (int64_t f = 0; f < spec.n_features; ++f) {
+      if (in.feature_present[f] != 0) continue;
+      offset[f] = kUnmeasuredLogit;
+      unmeasured.push_back(f);
+    }
+    if (in.encoder_fill != nullptr) {
+      const auto n_unmeasured = static_cast<int64_t>(unmeasured.size());
+      m.unmeasured = at::tensor(unmeasured, at::kLong);
+      m.encoder_fill = at::empty({n_cells, n_unmeasured}, at::kFloat);
+      float* fill = m.encoder_fill.data_ptr<float>();
+      for (int64_t k = 0; k < n_cells * n_unmeasured; ++k) fill[k] = static_cast<float>(in.encoder_fill[k]);
+    }
   }
   if (is_count_likelihood(spec.likelihood)) {
     m.log_library = at::empty({n_cells}, at::kFloat);
@@ -183,6 +194,9 @@ Batch CellData::batch(const std::vector<int64_t>& cells, const at::Device& devic
     b.lgamma_const.push_back(m.lgamma_const.defined() ? on_device(m.lgamma_const.index_select(0, index), device)
                                                       : at::Tensor());
     b.feature_offset.push_back(on_device(m.feature_offset, device));
+    b.encoder_fill.push_back(m.encoder_fill.defined() ? on_device(m.encoder_fill.index_select(0, index), device)
+                                                      : at::Tensor());
+    b.unmeasured.push_back(on_device(m.unmeasured, device));
   }
   b.present = on_device(present_.index_select(0, index), device);
   if (categorical_.defined()) {

@@ -28,6 +28,10 @@ struct Batch {
   // Per modality, n_features: 0 for measured features, kUnmeasuredLogit for features the
   // data set does not measure (ModalityInput::feature_present); undefined when all are.
   std::vector<at::Tensor> feature_offset;
+  // Per modality, B x n_unmeasured: what the encoder sees for the unmeasured features
+  // (ModalityInput::encoder_fill) at feature indices `unmeasured` (int64); both undefined
+  // when all features are measured or the fill is zeros.
+  std::vector<at::Tensor> encoder_fill, unmeasured;
   std::vector<at::Tensor> log_library;   // B, count modalities only
   std::vector<at::Tensor> lgamma_const;  // B, sum_f lgamma(x + 1), nb/zinb only
   std::vector<at::Tensor> categorical;   // B int64 per covariate
@@ -61,6 +65,8 @@ class CellData {
     at::Tensor log_library;     // n_cells
     at::Tensor lgamma_const;    // n_cells
     at::Tensor feature_offset;  // n_features (Batch::feature_offset), undefined if all measured
+    at::Tensor encoder_fill;    // n_cells x n_unmeasured (Batch::encoder_fill), undefined if none
+    at::Tensor unmeasured;      // n_unmeasured int64
   };
 
   at::Tensor densify(const Modality& m, const std::vector<int64_t>& cells) const;

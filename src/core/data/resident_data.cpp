@@ -20,6 +20,8 @@ ResidentData::ResidentData(const CellData& host, const at::Device& device) : dev
     m.log_library = on_device(h.log_library, device);
     m.lgamma_const = on_device(h.lgamma_const, device);
     m.feature_offset = on_device(h.feature_offset, device);
+    m.encoder_fill = on_device(h.encoder_fill, device);
+    m.unmeasured = on_device(h.unmeasured, device);
     modalities_.push_back(std::move(m));
   }
   present_ = on_device(host.present_, device);
@@ -73,6 +75,8 @@ Batch ResidentData::batch(const ResidentOrder& order, size_t k) const {
     b.log_library.push_back(rows(m.log_library));
     b.lgamma_const.push_back(rows(m.lgamma_const));
     b.feature_offset.push_back(m.feature_offset);
+    b.encoder_fill.push_back(rows(m.encoder_fill));
+    b.unmeasured.push_back(m.unmeasured);
   }
   b.present = rows(present_);
   if (categorical_.defined()) {

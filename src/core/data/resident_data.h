@@ -38,6 +38,8 @@ class ResidentData {
     at::Tensor dense;              // device n_cells x n_features, for a dense one
     at::Tensor log_library, lgamma_const;
     at::Tensor feature_offset;  // n_features, as in Batch (undefined if all measured)
+    at::Tensor encoder_fill;    // n_cells x n_unmeasured, as in Batch (undefined if none)
+    at::Tensor unmeasured;
   };
 
   // Rows `cells` of a CSR modality as a dense B x n_features tensor; nnz: their non-zeros.

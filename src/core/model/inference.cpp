@@ -248,4 +248,10 @@ std::vector<NamedArray> parameter_layout(const ModelConfig& config) {
   return net.params().layout();
 }
 
+std::vector<NamedArray> graft_weights(const ModelConfig& config, const std::vector<NamedArray>& reference) {
+  MultigradeNet net(config, at::Device(at::kCPU));
+  net.params().graft(reference);
+  return net.params().export_arrays();
+}
+
 }  // namespace multigrade

@@ -113,13 +113,18 @@ std::vector<Gaussian> MultigradeNet::encode(const Batch& batch, const at::Tensor
   const at::Tensor encoder_cov = config_.condition_encoders && cov.defined() ? cov : at::Tensor();
   for (size_t m = 0; m < encoders_.size(); ++m) {
     at::Tensor h;
+    const bool filled = m < batch.encoder_fill.size() && batch.encoder_fill[m].defined();
     if (batch.sparse[m].defined()) {
       const Linear& first = encoders_[m].trunk.front();
-      h = activate(fused::sparse_affine(batch.sparse[m], params_[first.weight], params_[first.bias], encoder_cov),
-                   train);
-      h = run_trunk(encoders_[m].trunk, h, train, 1);
+      at::Tensor affine =
+          fused::sparse_affine(batch.sparse[m], params_[first.weight], params_[first.bias], encoder_cov);
+      // The fill sits at features the sparse rows hold no entries for: its share of the affine map.
+      if (filled)
+        affine = affine + at::mm(batch.encoder_fill[m], params_[first.weight].index_select(1, batch.unmeasured[m]).t());
+      h = run_trunk(encoders_[m].trunk, activate(affine, train), train, 1);
     } else {
       at::Tensor input = config_.modalities[m].log_input ? at::log1p(batch.x[m]) : batch.x[m];
+      if (filled) input = input.index_copy(1, batch.unmeasured[m], batch.encoder_fill[m]);
       if (encoder_cov.defined()) input = at::cat({input, encoder_cov}, 1);
       h = run_trunk(encoders_[m].trunk, input, train);
     }

@@ -4,6 +4,7 @@
 // measured features alone (the library spread over them only).
 #include <ATen/ATen.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "api.h"
 #include "check.h"
 #include "data/dataset.h"
+#include "data/resident_data.h"
 #include "model/likelihoods.h"
 #include "model/network.h"
 
@@ -198,9 +200,65 @@ void check_training(multigrade::Likelihood likelihood, const std::string& name) 
   check(fixed && moved, name + ": only the measured features' output biases learn");
 }
 
+// The encoders' view of unmeasured features (ModalityInput::encoder_fill): zero-filled data with
+// the fill must encode exactly as data that holds those values, for the host's sparse rows (nb
+// on the CPU), its dense rows (mse) and device-resident batches; without the fill it must not.
+void check_encoder_fill(multigrade::Likelihood likelihood, const std::string& name) {
+  at::manual_seed(8);
+  const multigrade::ModelConfig mc = one_modality(likelihood);
+  std::vector<double> full = example_values(likelihood), zeroed = full;
+  std::mt19937_64 rng(9);
+  std::poisson_distribution<int> counts(4.0);
+  std::vector<double> fill;  // cell after cell, the unmeasured features in order
+  for (int c = 0; c < kCells; ++c)
+    for (int f = kMeasured; f < kFeatures; ++f) {
+      const double v = likelihood == multigrade::Likelihood::mse ? 0.5 * f - c % 3 : counts(rng);
+      full[static_cast<size_t>(c) * kFeatures + f] = v;
+      fill.push_back(mc.modalities[0].log_input ? std::log1p(v) : v);
+    }
+  std::vector<int> codes(kCells), measured(kFeatures, 1);
+  for (int c = 0; c < kCells; ++c) codes[c] = c % 2;
+  for (int f = kMeasured; f < kFeatures; ++f) measured[f] = 0;
+  auto input = [&](const std::vector<double>& values, const double* encoder_fill) {
+    multigrade::DataInput in;
+    in.n_cells = kCells;
+    multigrade::ModalityInput m;
+    m.values = values.data();
+    if (encoder_fill != nullptr || &values == &zeroed) m.feature_present = measured.data();
+    m.encoder_fill = encoder_fill;
+    in.modalities = {m};
+    in.categorical = {codes.data()};
+    in.group = codes.data();
+    return in;
+  };
+  const multigrade::MultigradeNet net(mc, at::Device(at::kCPU));
+  std::vector<int64_t> cells(kCells);
+  for (int c = 0; c < kCells; ++c) cells[c] = c;
+  const at::Device cpu(at::kCPU);
+  auto host_mean = [&](const multigrade::DataInput& in) {
+    const multigrade::Batch b = multigrade::CellData(mc, in).batch(cells, cpu);
+    return net.encode(b, net.covariates(b), false)[0].mu.detach();
+  };
+  auto resident_mean = [&](const multigrade::DataInput& in) {
+    const multigrade::CellData host(mc, in);
+    const multigrade::ResidentData resident(host, cpu);
+    const multigrade::Batch b = resident.batch(resident.order(host, {cells}), 0);
+    return net.encode(b, net.covariates(b), false)[0].mu.detach();
+  };
+  const at::Tensor truth = host_mean(input(full, nullptr));
+  check(at::allclose(host_mean(input(zeroed, fill.data())), truth, 1e-5, 1e-5),
+        name + ": host batches encode the fill as if it were data");
+  check(at::allclose(resident_mean(input(zeroed, fill.data())), resident_mean(input(full, nullptr)), 1e-5, 1e-5),
+        name + ": resident batches encode the fill as if it were data");
+  check(!at::allclose(host_mean(input(zeroed, nullptr)), truth, 1e-5, 1e-5),
+        name + ": without the fill the encoders see zeros (the check can fail)");
+}
+
 }  // namespace
 
 void test_unmeasured_features() {
+  check_encoder_fill(multigrade::Likelihood::nb, "nb");
+  check_encoder_fill(multigrade::Likelihood::mse, "mse");
   check_training(multigrade::Likelihood::nb, "nb");
   check_training(multigrade::Likelihood::mse, "mse");
   check_likelihood(multigrade::Likelihood::nb, "nb");
