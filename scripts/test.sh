@@ -35,12 +35,15 @@ if cmake -S src/core -B build/core -DCMAKE_PREFIX_PATH="$torch_cmake" >build/cma
     else
       cpp_failed=$((cpp_failed + 1))
     fi
-    # The benchmark driver, built with the tests: one more test.
-    if bash scripts/check-bench.sh build/core/bench_core; then
-      cpp_passed=$((cpp_passed + 1))
-    else
-      cpp_failed=$((cpp_failed + 1))
-    fi
+    # The benchmark driver, built with the tests, and the GPU machine's one-call check
+    # (bench/gpu/run.sh) run on the CPU with tiny sizes: one more test each.
+    for check_command in "scripts/check-bench.sh build/core/bench_core" "scripts/check-gpu-bench.sh build/core"; do
+      if bash $check_command; then
+        cpp_passed=$((cpp_passed + 1))
+      else
+        cpp_failed=$((cpp_failed + 1))
+      fi
+    done
   else
     tail -n 30 build/core-build.log; cpp_failed=1
   fi

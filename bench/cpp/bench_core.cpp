@@ -9,18 +9,27 @@
 //              [--mil-cells M (default 256000; 0 skips MIL)] [--mil-epochs K (default 3)]
 //              [--profile FILE (LibTorch profiler trace of the timed training epochs, chrome format)]
 //              [--data-placement auto|host|device] [--matmul-precision highest|high (TF32 on CUDA)]
+//              [--host-draws 1 (the CPU generator's random draws on any device, to compare devices)]
+//              [--input PREFIX (a real dataset from bench/gpu/export_dataset.py instead of simulated cells)]
+//              [--embedding-out FILE (the joint embedding, float32 cells x latent, cell-major)]
+// --batch and --matmul-precision take comma-separated lists: one training per combination on
+// the same data (the last one's weights are embedded, imputed and mapped).
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
+#include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <torch/csrc/autograd/profiler_legacy.h>
 
 #include "api.h"
 #include "bench_mil.h"
+#include "dataset_files.h"
 #include "machine_probe.h"
 #include "simulate.h"
 
@@ -45,7 +54,20 @@ struct Args {
   std::string profile;
   std::string data_placement = "auto";
   std::string matmul_precision = "highest";
+  std::vector<int64_t> batches{256};               // --batch: one training each
+  std::vector<std::string> precisions{"highest"};  // --matmul-precision: likewise
+  bool host_draws = false;
+  std::string input;
+  std::string embedding_out;
 };
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream in(text);
+  std::string part;
+  while (std::getline(in, part, ',')) parts.push_back(part);
+  return parts;
+}
 
 Args parse(int argc, char** argv) {
   Args a;
@@ -56,9 +78,11 @@ Args parse(int argc, char** argv) {
       a.sim.n_cells = std::atoll(v);
     else if (key == "--epochs")
       a.epochs = std::atoi(v);
-    else if (key == "--batch")
-      a.batch = std::atoll(v);
-    else if (key == "--layers")
+    else if (key == "--batch") {
+      a.batches.clear();
+      for (const auto& b : split_commas(v)) a.batches.push_back(std::atoll(b.c_str()));
+      a.batch = a.batches.front();
+    } else if (key == "--layers")
       a.layers = std::atoi(v);
     else if (key == "--latent")
       a.latent = std::atoll(v);
@@ -90,8 +114,15 @@ Args parse(int argc, char** argv) {
       a.profile = v;
     else if (key == "--data-placement")
       a.data_placement = v;
-    else if (key == "--matmul-precision")
-      a.matmul_precision = v;
+    else if (key == "--matmul-precision") {
+      a.precisions = split_commas(v);
+      a.matmul_precision = a.precisions.front();
+    } else if (key == "--host-draws")
+      a.host_draws = std::atoi(v) != 0;
+    else if (key == "--input")
+      a.input = v;
+    else if (key == "--embedding-out")
+      a.embedding_out = v;
     else {
       std::fprintf(stderr, "unknown argument %s\n", key.c_str());
       std::exit(2);
@@ -163,21 +194,86 @@ void bench_mapping(const multigrade::ModelConfig& reference_config, const std::v
       timed_cells / timed_s);
 }
 
+// Trains the model once at one batch size and matmul precision, printing a line per epoch
+// and the "train" summary; returns the weights.
+std::vector<multigrade::NamedArray> train_and_report(const multigrade::ModelConfig& mc, multigrade::TrainConfig tc,
+                                                     const multigrade::DataInput& in, const Args& args,
+                                                     const std::string& device, int64_t batch,
+                                                     const std::string& precision) {
+  const multigrade::RuntimeInfo info = multigrade::runtime_info();
+  tc.batch_size = batch;
+  tc.matmul_precision = multigrade::parse_matmul_precision(precision);
+  const auto t0 = std::chrono::steady_clock::now();
+  multigrade::Trainer trainer(mc, tc, in, device);
+  const double setup_s = seconds_since(t0);
+  double timed_s = 0, steal_s = 0;
+  int64_t timed_cells = 0, timed_epochs = 0;
+  std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
+  for (int e = 0; e < args.epochs && !trainer.finished(); ++e) {
+    if (e == 1 && !args.profile.empty())
+      profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(args.profile);
+    const double steal_before = multigrade_bench::cpu_steal_seconds();
+    const auto stats = trainer.run_epoch(nullptr);
+    const double steal = steal_before < 0 ? -1 : multigrade_bench::cpu_steal_seconds() - steal_before;
+    std::printf(
+        "{\"task\":\"epoch\",\"epoch\":%d,\"loss\":%.4f,\"seconds\":%.3f,\"cells_per_s\":%.0f,"
+        "\"cpu_steal_s\":%s}\n",
+        stats.epoch, stats.train_loss, stats.seconds, stats.cells_seen / stats.seconds,
+        multigrade_bench::json_number(steal).c_str());
+    if (e > 0 || args.epochs == 1) {  // epoch 1 includes allocator and BLAS warm-up
+      timed_s += stats.seconds;
+      timed_cells += stats.cells_seen;
+      ++timed_epochs;
+      steal_s = steal < 0 || steal_s < 0 ? -1 : steal_s + steal;
+    }
+  }
+  profiler.reset();  // writes the trace
+  const double train_rate = timed_cells / timed_s;
+  // The reference's convention (../shared/design/PERFORMANCE.md's 11.0k cells/s anchor): all cells of the
+  // dataset per second of epoch, validation included. cells_per_s counts only the 90% that
+  // train, over the same time.
+  const double epoch_rate = static_cast<double>(in.n_cells * timed_epochs) / timed_s;
+  std::printf(
+      "{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
+      "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"data_on_device\":%s,\"matmul_precision\":\"%s\","
+      "\"host_draws\":%s,\"libtorch\":\"%s\",\"setup_s\":%.2f,"
+      "\"cells_per_s\":%.0f,\"epoch_cells_per_s\":%.0f,\"ms_per_step\":%.2f,\"timed_s\":%.2f,\"cpu_steal_s\":%s}\n",
+      static_cast<long long>(in.n_cells), static_cast<long long>(mc.modalities[0].n_features),
+      static_cast<long long>(mc.modalities[1].n_features),
+      static_cast<long long>(mc.modalities.size() > 2 ? mc.modalities[2].n_features : 0), static_cast<long long>(batch),
+      args.threads, device.c_str(), trainer.data_on_device() ? "true" : "false", precision.c_str(),
+      args.host_draws ? "true" : "false", info.torch_version.c_str(), setup_s, train_rate, epoch_rate,
+      1000.0 * static_cast<double>(batch) / train_rate, timed_s, multigrade_bench::json_number(steal_s).c_str());
+  return trainer.weights();
+}
+
+void write_embedding(const multigrade::LatentResult& latent, const std::string& path) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(latent.mean.data()),
+            static_cast<std::streamsize>(latent.mean.size() * sizeof(float)));
+  if (!out) throw std::runtime_error("cannot write " + path);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  const Args args = parse(argc, argv);
+  Args args = parse(argc, argv);
   const multigrade::ThreadScope threads(args.threads);
   const std::string device = multigrade::resolve_device(args.device);
-  const multigrade::RuntimeInfo info = multigrade::runtime_info();
 
   auto t0 = std::chrono::steady_clock::now();
-  const auto data = multigrade_bench::simulate(args.sim);
+  const auto data =
+      args.input.empty() ? multigrade_bench::simulate(args.sim) : multigrade_bench::read_dataset_files(args.input);
+  if (!args.input.empty()) {
+    args.sim.n_genes = data.rna.n_features;
+    args.sim.n_proteins = data.adt.n_features;
+    args.sim.n_donors = *std::max_element(data.donor.begin(), data.donor.end()) + 1;
+  }
   const double nnz_fraction =
       static_cast<double>(data.rna.values.size()) / static_cast<double>(data.n_cells * data.rna.n_features);
-  std::printf("{\"task\":\"simulate\",\"cells\":%lld,\"genes\":%lld,\"rna_nonzero\":%.3f,\"seconds\":%.2f}\n",
-              static_cast<long long>(data.n_cells), static_cast<long long>(data.rna.n_features), nnz_fraction,
-              seconds_since(t0));
+  std::printf("{\"task\":\"%s\",\"cells\":%lld,\"genes\":%lld,\"rna_nonzero\":%.3f,\"seconds\":%.2f}\n",
+              args.input.empty() ? "simulate" : "read_input", static_cast<long long>(data.n_cells),
+              static_cast<long long>(data.rna.n_features), nnz_fraction, seconds_since(t0));
 
   multigrade::ModelConfig mc;
   multigrade::ModalitySpec rna{"rna", data.rna.n_features, multigrade::Likelihood::nb, true};
@@ -195,7 +291,7 @@ int main(int argc, char** argv) {
   rna_in.values = data.rna.values.data();
   adt_in.values = data.adt.values.data();
   in.modalities = {rna_in, adt_in};
-  if (args.sim.n_peaks > 0) {
+  if (args.sim.n_peaks > 0 && args.input.empty()) {
     multigrade::ModalitySpec atac{"atac", data.atac.n_features, multigrade::Likelihood::bernoulli, false};
     atac.n_layers_encoder = atac.n_layers_decoder = args.layers;
     mc.modalities.push_back(atac);
@@ -213,7 +309,6 @@ int main(int argc, char** argv) {
 
   multigrade::TrainConfig tc;
   tc.max_epochs = args.epochs;
-  tc.batch_size = args.batch;
   tc.early_stopping = false;
   tc.integ_coef = 1.0;
   tc.alignment = multigrade::Alignment::latent;
@@ -222,61 +317,20 @@ int main(int argc, char** argv) {
   tc.lr = args.lr;
   tc.seed = 1;
   tc.data_placement = multigrade::parse_data_placement(args.data_placement);
-  tc.matmul_precision = multigrade::parse_matmul_precision(args.matmul_precision);
+  tc.host_random_draws = args.host_draws;
 
-  // The trainer (and its copy of the data) is released before the embedding pass, which
-  // makes its own: the peak holds one core copy of the data, not two.
+  // Each trainer (and its copy of the data) is released before the next and before the
+  // embedding pass, which makes its own: the peak holds one core copy of the data, not two.
   std::vector<multigrade::NamedArray> weights;
   print_gemm_probe("before_training", args, device);
-  {
-    t0 = std::chrono::steady_clock::now();
-    multigrade::Trainer trainer(mc, tc, in, device);
-    const double setup_s = seconds_since(t0);
-    double timed_s = 0, steal_s = 0;
-    int64_t timed_cells = 0, timed_epochs = 0;
-    std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
-    for (int e = 0; e < args.epochs && !trainer.finished(); ++e) {
-      if (e == 1 && !args.profile.empty())
-        profiler = std::make_unique<torch::autograd::profiler::RecordProfile>(args.profile);
-      const double steal_before = multigrade_bench::cpu_steal_seconds();
-      const auto stats = trainer.run_epoch(nullptr);
-      const double steal = steal_before < 0 ? -1 : multigrade_bench::cpu_steal_seconds() - steal_before;
-      std::printf(
-          "{\"task\":\"epoch\",\"epoch\":%d,\"loss\":%.4f,\"seconds\":%.3f,\"cells_per_s\":%.0f,"
-          "\"cpu_steal_s\":%s}\n",
-          stats.epoch, stats.train_loss, stats.seconds, stats.cells_seen / stats.seconds,
-          multigrade_bench::json_number(steal).c_str());
-      if (e > 0 || args.epochs == 1) {  // epoch 1 includes allocator and BLAS warm-up
-        timed_s += stats.seconds;
-        timed_cells += stats.cells_seen;
-        ++timed_epochs;
-        steal_s = steal < 0 || steal_s < 0 ? -1 : steal_s + steal;
-      }
-    }
-    profiler.reset();  // writes the trace
-    const double train_rate = timed_cells / timed_s;
-    // The reference's convention (../shared/design/PERFORMANCE.md's 11.0k cells/s anchor): all cells of the
-    // dataset per second of epoch, validation included. cells_per_s counts only the 90% that
-    // train, over the same time.
-    const double epoch_rate = static_cast<double>(data.n_cells * timed_epochs) / timed_s;
-    std::printf(
-        "{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
-        "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"data_on_device\":%s,\"matmul_precision\":\"%s\","
-        "\"libtorch\":\"%s\",\"setup_s\":%.2f,"
-        "\"cells_per_s\":%.0f,\"epoch_cells_per_s\":%.0f,\"ms_per_step\":%.2f,\"timed_s\":%.2f,\"cpu_steal_s\":%s}\n",
-        static_cast<long long>(data.n_cells), static_cast<long long>(args.sim.n_genes),
-        static_cast<long long>(args.sim.n_proteins), static_cast<long long>(args.sim.n_peaks),
-        static_cast<long long>(args.batch), args.threads, device.c_str(), trainer.data_on_device() ? "true" : "false",
-        args.matmul_precision.c_str(), info.torch_version.c_str(), setup_s, train_rate, epoch_rate,
-        1000.0 * static_cast<double>(args.batch) / train_rate, timed_s, multigrade_bench::json_number(steal_s).c_str());
-
-    weights = trainer.weights();
-  }
+  for (const auto& precision : args.precisions)
+    for (int64_t batch : args.batches) weights = train_and_report(mc, tc, in, args, device, batch, precision);
   print_gemm_probe("after_training", args, device);
   t0 = std::chrono::steady_clock::now();
   const auto latent = multigrade::encode_latent(mc, weights, in, device);
   std::printf("{\"task\":\"embed\",\"cells\":%lld,\"device\":\"%s\",\"cells_per_s\":%.0f}\n",
               static_cast<long long>(latent.n_cells), device.c_str(), latent.n_cells / seconds_since(t0));
+  if (!args.embedding_out.empty()) write_embedding(latent, args.embedding_out);
 
   multigrade::ImputeRequest impute;
   impute.target = 1;  // the protein, from RNA and protein posteriors

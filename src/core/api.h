@@ -91,6 +91,9 @@ struct TrainConfig {
   uint64_t seed = 0;
   DataPlacement data_placement = DataPlacement::automatic;
   MatmulPrecision matmul_precision = MatmulPrecision::highest;
+  // Every random draw of a step from the CPU generator, copied to the device
+  // (platform/random_draws.h): a GPU run then takes a CPU run's draws. Slower; for checks.
+  bool host_random_draws = false;
 };
 
 // A view on caller-owned memory for one modality; the core copies what it keeps.

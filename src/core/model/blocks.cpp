@@ -4,6 +4,7 @@
 
 #include "kernels/autograd_support.h"
 #include "kernels/fused_block.h"
+#include "platform/random_draws.h"
 
 namespace multigrade {
 
@@ -13,7 +14,10 @@ bool fused_block_applies(const at::Tensor& x) { return fused::supports(x) && x.d
 
 at::Tensor dropout(const at::Tensor& x, double p) {
   if (p <= 0) return x;
-  if (!x.is_cpu()) return at::dropout(x, p, /*train=*/true);
+  if (!x.is_cpu()) {
+    if (!HostDrawsScope::active()) return at::dropout(x, p, /*train=*/true);
+    return x * fused::dropout(at::ones(x.sizes(), at::kFloat), p).to(x.device());  // the CPU's mask
+  }
   return fused::dropout(x, p);
 }
 

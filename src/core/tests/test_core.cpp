@@ -18,8 +18,9 @@
 #include "testing/kernel_comparisons.h"
 #include "train/early_stopping.h"
 
-void test_resident_data();        // test_resident_data.cpp
-void test_unmeasured_features();  // test_unmeasured_features.cpp
+void test_resident_data();                       // test_resident_data.cpp
+void test_on_device(const std::string& device);  // test_resident_data.cpp
+void test_unmeasured_features();                 // test_unmeasured_features.cpp
 
 namespace {
 
@@ -566,7 +567,14 @@ void test_mil() {
   check(near(total, 1.0, 1e-4), "MIL attention sums to one per sample");
 }
 
-int main() {
+// test_core [--device cpu|cuda]: every test on the CPU, then the device agreement tests on the
+// given device (on the CPU they only check the comparison runs).
+int main(int argc, char** argv) {
+  const std::string device = argc == 3 && std::string(argv[1]) == "--device" ? argv[2] : "cpu";
+  if (argc != 1 && argc != 3) {
+    std::fprintf(stderr, "usage: test_core [--device cpu|cuda]\n");
+    return 2;
+  }
   test_nb();
   test_poe();
   test_poe_without_prior();
@@ -579,6 +587,7 @@ int main() {
   test_resident_data();
   test_unmeasured_features();
   test_out_of_memory_report();
+  test_on_device(multigrade::resolve_device(device));
   std::printf("%d passed, %d failed\n", test::passed, test::failed);
   return test::failed == 0 ? 0 : 1;
 }

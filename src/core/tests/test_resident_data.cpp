@@ -1,6 +1,7 @@
 // Data placed on the device (resident_data.h): its batches gathered by index must equal the
 // host's, and training from them must follow host-gathered training. Run on the CPU, where
-// the same ATen operations stand in for the GPU's.
+// the same ATen operations stand in for the GPU's, and with test_core --device cuda also on
+// the GPU, where training with the CPU's random draws must follow the CPU's to rounding.
 #include <ATen/ATen.h>
 
 #include <algorithm>
@@ -87,12 +88,12 @@ struct Example {
 double max_difference(const at::Tensor& a, const at::Tensor& b) {
   if (!a.defined() || !b.defined()) return a.defined() == b.defined() ? 0.0 : 1e30;
   if (a.sizes() != b.sizes()) return 1e30;
-  return (a.to(at::kDouble) - b.to(at::kDouble)).abs().max().item<double>();
+  return (a.cpu().to(at::kDouble) - b.cpu().to(at::kDouble)).abs().max().item<double>();
 }
 
-void test_resident_batches(const Example& ex) {
+void test_resident_batches(const Example& ex, const at::Device& device) {
   const multigrade::CellData host(ex.model(), ex.input());
-  const multigrade::ResidentData resident(host, at::Device(at::kCPU));
+  const multigrade::ResidentData resident(host, device);
   // A batch of several cells (one twice, one without counts), one of empty cells only, and
   // one of a single cell.
   const std::vector<std::vector<int64_t>> batches = {{5, 0, 60, 3, 17, 17, 4}, {4, 30}, {59}};
@@ -106,7 +107,7 @@ void test_resident_batches(const Example& ex) {
     for (size_t r = 0; r < cells.size(); ++r)
       for (int g = 0; g < kGenes; ++g)
         counts[static_cast<int64_t>(r)][g] = ex.dense_counts[static_cast<size_t>(cells[r]) * kGenes + g];
-    const std::string what = " (batch " + std::to_string(k) + ")";
+    const std::string what = " (batch " + std::to_string(k) + ", " + device.str() + ")";
     check(got.size == static_cast<int64_t>(cells.size()), "resident batch size" + what);
     check(!got.sparse[0].defined() && max_difference(got.x[0], counts) == 0, "resident counts densified" + what);
     check(max_difference(got.x[1], want.x[1]) == 0, "resident dense modality" + what);
@@ -173,11 +174,49 @@ void test_matmul_precision(const Example& ex) {
   check(rejected, "unknown data placement is an error");
 }
 
+// Training on `device` with the CPU's random draws (HostDrawsScope) against the same training
+// on the CPU, both from device-placed data (the same ATen operations): the epoch losses agree
+// to rounding, and so do the embeddings that either device computes from the CPU's weights.
+void test_device_training(const Example& ex, const std::string& device) {
+  multigrade::TrainConfig tc;
+  tc.max_epochs = 4;
+  tc.batch_size = 16;
+  tc.modality_dropout = 0.2;
+  tc.seed = 5;
+  tc.host_random_draws = true;
+  tc.data_placement = multigrade::DataPlacement::device;
+  std::vector<multigrade::EpochStats> runs[2];
+  std::vector<multigrade::NamedArray> weights;
+  for (int on_device = 0; on_device < 2; ++on_device) {
+    multigrade::Trainer trainer(ex.model(), tc, ex.input(), on_device ? device : "cpu");
+    while (!trainer.finished()) runs[on_device].push_back(trainer.run_epoch(nullptr));
+    if (!on_device) weights = trainer.weights();
+  }
+  double worst = 0;
+  for (size_t e = 0; e < std::min(runs[0].size(), runs[1].size()); ++e)
+    for (auto loss : {&multigrade::EpochStats::train_loss, &multigrade::EpochStats::validation_loss})
+      worst = std::max(worst, std::fabs(runs[1][e].*loss - runs[0][e].*loss) / (1.0 + std::fabs(runs[0][e].*loss)));
+  std::printf("%s against cpu: largest relative difference of the epoch losses %.2e\n", device.c_str(), worst);
+  check(runs[0].size() == runs[1].size() && worst < 1e-3, device + ": training follows the CPU's epoch losses");
+  const auto on_cpu = multigrade::encode_latent(ex.model(), weights, ex.input(), "cpu");
+  const auto there = multigrade::encode_latent(ex.model(), weights, ex.input(), device);
+  double largest = 0;
+  for (size_t k = 0; k < on_cpu.mean.size(); ++k)
+    largest = std::max(largest, static_cast<double>(std::fabs(on_cpu.mean[k] - there.mean[k])));
+  check(on_cpu.mean.size() == there.mean.size() && largest < 1e-3, device + ": embeddings equal the CPU's");
+}
+
 }  // namespace
+
+void test_on_device(const std::string& device) {
+  const Example ex;
+  test_resident_batches(ex, at::Device(device));
+  test_device_training(ex, device);
+}
 
 void test_resident_data() {
   const Example ex;
-  test_resident_batches(ex);
+  test_resident_batches(ex, at::Device(at::kCPU));
   test_resident_training(ex);
   test_matmul_precision(ex);
 }

@@ -4,12 +4,13 @@
 
 #include "model/divergences.h"
 #include "model/posterior.h"
+#include "platform/random_draws.h"
 
 namespace multigrade {
 
 namespace {
 
-at::Tensor sample(const Gaussian& g) { return g.mu + at::randn_like(g.mu) * at::exp(0.5 * g.logvar); }
+at::Tensor sample(const Gaussian& g) { return g.mu + normal_like(g.mu) * at::exp(0.5 * g.logvar); }
 
 at::Tensor group_membership(const Batch& batch, int64_t n_groups) {
   return at::one_hot(batch.group, n_groups).to(at::kFloat);
@@ -40,7 +41,7 @@ at::Tensor marginal_alignment(const std::vector<Gaussian>& experts, const Batch&
 at::Tensor encoder_presence(const Batch& batch, const TrainConfig& tc, bool train) {
   if (!train || tc.modality_dropout <= 0 || batch.present.size(1) < 2) return batch.present;
   const at::Tensor keep =
-      (at::rand_like(batch.present) >= tc.modality_dropout).to(batch.present.scalar_type()) * batch.present;
+      (uniform_like(batch.present) >= tc.modality_dropout).to(batch.present.scalar_type()) * batch.present;
   const at::Tensor none_left = (keep.sum(1, /*keepdim=*/true) == 0).to(batch.present.scalar_type());
   return keep + none_left * batch.present;
 }

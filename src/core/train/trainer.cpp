@@ -20,6 +20,7 @@
 #include "platform/device_copy.h"
 #include "platform/host_memory.h"
 #include "platform/memory_report.h"
+#include "platform/random_draws.h"
 #include "train/auxiliary_head.h"
 #include "train/early_stopping.h"
 #include "train/objective.h"
@@ -150,6 +151,7 @@ struct Trainer::Impl {
   bool train_part(const std::function<bool()>& should_stop) {
     open_epoch();
     const MatmulPrecisionScope precision(config.matmul_precision);
+    const HostDrawsScope draws(config.host_random_draws);
     EpochStats& stats = epoch.stats;
     at::Tensor& sums = epoch.sums;
 
