@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  r-base-dev libtorch-dev libopenblas0-openmp cmake g++
+  r-base-dev libtorch-dev libopenblas0-openmp cmake g++ libgloo-dev
   r-cran-rcpp r-cran-rcppeigen r-cran-matrix r-cran-hdf5r r-cran-cli r-cran-rlang
   r-cran-testthat r-cran-seurat r-cran-seuratobject r-bioc-singlecellexperiment r-cran-uwot
   r-cran-igraph r-cran-cluster r-cran-randomforest r-cran-fnn r-cran-irlba r-cran-ggplot2
@@ -23,6 +23,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
+  # libgloo-dev: Gloo's headers, for data-parallel training on c10d (configure finds them).
   # libopenblas0-openmp is installed explicitly: without it Debian's LibTorch uses the
   # reference BLAS and trains about 10x slower.
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -64,6 +64,19 @@ struct ModelConfig {
   double leaky_slope = 0.01;
 };
 
+// Data-parallel training on torch.distributed's c10d (platform/process_group.h): this process is
+// rank `rank` of `world_size`, each holding its share of the cells (cells i with
+// i % world_size == rank of the whole data, in order); the ranks meet through a TCPStore that
+// rank 0 serves at master_addr:master_port. world_size 1: training in this process alone.
+struct DistributedConfig {
+  int rank = 0;
+  int world_size = 1;
+  std::string master_addr = "127.0.0.1";
+  int master_port = 29500;
+  std::string backend = "auto";  // "gloo" (CPU), "nccl" (CUDA), "auto": nccl on CUDA where built, else gloo
+  double timeout_seconds = 60;   // a collective waiting longer (a rank died) fails with DistributedError
+};
+
 struct TrainConfig {
   int max_epochs = 200;
   int64_t batch_size = 256;
@@ -94,6 +107,10 @@ struct TrainConfig {
   // Every random draw of a step from the CPU generator, copied to the device
   // (platform/random_draws.h): a GPU run then takes a CPU run's draws. Slower; for checks.
   bool host_random_draws = false;
+  // Every draw of a step keyed by the global ids of the minibatch's cells (kernels/random_draws.h):
+  // data-parallel ranks then train exactly like one process on the same global batches.
+  bool keyed_draws = false;
+  DistributedConfig distributed;
 };
 
 // A view on caller-owned memory for one modality; the core copies what it keeps.
@@ -144,6 +161,7 @@ struct EpochStats {
   bool interrupted = false;  // the stop callback asked to stop mid-epoch
   int64_t cells_seen = 0;
   double seconds = 0;
+  double collective_seconds = 0;  // data-parallel training: time in all-reduces (gradients and sums)
 };
 
 struct LatentResult {
@@ -163,6 +181,13 @@ struct RuntimeInfo {
 // An allocation that failed on the device or the host during training, encoding or
 // imputation; what() names the phase, the sizes that decide memory use (device, cells,
 // features, batch size, parameters) and the size the allocator could not get.
+// A data-parallel rank could not reach the others (a rank died, or never came): raised instead
+// of waiting for ever, after DistributedConfig::timeout_seconds.
+class DistributedError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 class OutOfMemoryError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -268,9 +293,12 @@ class Trainer {
   TrainerCheckpoint checkpoint(bool interrupted = false) const;
   void resume(const TrainerCheckpoint& state);
   std::string memory_sizes_now() const;       // the sizes an out-of-memory error names
-  std::vector<int> validation_cells() const;  // 0-based
-  int64_t n_trainable() const;                // parameters the optimiser updates
-  bool data_on_device() const;                // batches gathered on the device (TrainConfig::data_placement)
+  std::vector<int> validation_cells() const;  // 0-based; in a data-parallel run, of all ranks' cells
+  // Data-parallel training: rows of `width` values for this rank's cells -> those of all
+  // ranks' cells, in the order of the whole data (every rank gets them all); alone, `rows`.
+  std::vector<float> gather_cells(const std::vector<float>& rows, int64_t width) const;
+  int64_t n_trainable() const;  // parameters the optimiser updates
+  bool data_on_device() const;  // batches gathered on the device (TrainConfig::data_placement)
 
  private:
   struct Impl;

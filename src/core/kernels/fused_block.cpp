@@ -1,30 +1,15 @@
 #include "kernels/fused_block.h"
 
 #include <ATen/ATen.h>
-#include <ATen/CPUGeneratorImpl.h>
-
-#include <mutex>
 
 #include "kernels/autograd_support.h"
 #include "kernels/block_kernel.h"
-#include "kernels/dropout_mask.h"
+#include "kernels/random_draws.h"
 
 namespace multigrade {
 namespace fused {
 
 namespace {
-
-uint64_t draw_seed_from_default_generator() {
-  at::Generator gen = at::detail::getDefaultCPUGenerator();
-  std::lock_guard<std::mutex> lock(gen.mutex());
-  return at::check_generator<at::CPUGeneratorImpl>(gen)->random64();
-}
-
-at::Tensor dropout_mask_like(const at::Tensor& x, double p) {
-  at::Tensor mask = at::empty(x.sizes(), x.options().requires_grad(false));
-  dropout_mask_cpu(mask.data_ptr<float>(), mask.numel(), p, draw_seed_from_default_generator());
-  return mask;
-}
 
 BlockKernelArgs block_args(const at::Tensor& x, double slope, const at::Tensor& mask) {
   BlockKernelArgs a;

@@ -4,7 +4,7 @@
 
 #include "kernels/autograd_support.h"
 #include "kernels/fused_block.h"
-#include "platform/random_draws.h"
+#include "kernels/random_draws.h"
 
 namespace multigrade {
 
@@ -14,10 +14,7 @@ bool fused_block_applies(const at::Tensor& x) { return fused::supports(x) && x.d
 
 at::Tensor dropout(const at::Tensor& x, double p) {
   if (p <= 0) return x;
-  if (!x.is_cpu()) {
-    if (!HostDrawsScope::active()) return at::dropout(x, p, /*train=*/true);
-    return x * fused::dropout(at::ones(x.sizes(), at::kFloat), p).to(x.device());  // the CPU's mask
-  }
+  if (!x.is_cpu()) return draws_from_host() ? x * dropout_mask_like(x, p) : at::dropout(x, p, /*train=*/true);
   return fused::dropout(x, p);
 }
 

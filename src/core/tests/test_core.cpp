@@ -20,7 +20,9 @@
 
 void test_resident_data();                       // test_resident_data.cpp
 void test_on_device(const std::string& device);  // test_resident_data.cpp
-void test_unmeasured_features();                 // test_unmeasured_features.cpp
+void test_data_parallel();                       // test_data_parallel.cpp
+int data_parallel_rank_main(int argc, char** argv);
+void test_unmeasured_features();  // test_unmeasured_features.cpp
 
 namespace {
 
@@ -570,6 +572,7 @@ void test_mil() {
 // test_core [--device cpu|cuda]: every test on the CPU, then the device agreement tests on the
 // given device (on the CPU they only check the comparison runs).
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "--data-parallel-rank") return data_parallel_rank_main(argc, argv);
   const std::string device = argc == 3 && std::string(argv[1]) == "--device" ? argv[2] : "cpu";
   if (argc != 1 && argc != 3) {
     std::fprintf(stderr, "usage: test_core [--device cpu|cuda]\n");
@@ -588,6 +591,7 @@ int main(int argc, char** argv) {
   test_unmeasured_features();
   test_out_of_memory_report();
   test_on_device(multigrade::resolve_device(device));
+  test_data_parallel();
   std::printf("%d passed, %d failed\n", test::passed, test::failed);
   return test::failed == 0 ? 0 : 1;
 }

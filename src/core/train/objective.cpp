@@ -2,9 +2,9 @@
 
 #include <ATen/ATen.h>
 
+#include "kernels/random_draws.h"
 #include "model/divergences.h"
 #include "model/posterior.h"
-#include "platform/random_draws.h"
 
 namespace multigrade {
 

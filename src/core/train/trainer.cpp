@@ -15,13 +15,14 @@
 #include "data/dataset.h"
 #include "data/resident_data.h"
 #include "data/sampler.h"
+#include "kernels/random_draws.h"
 #include "model/inference.h"
 #include "model/network.h"
 #include "platform/device_copy.h"
 #include "platform/host_memory.h"
 #include "platform/memory_report.h"
-#include "platform/random_draws.h"
 #include "train/auxiliary_head.h"
+#include "train/data_parallel.h"
 #include "train/early_stopping.h"
 #include "train/objective.h"
 #include "train/optimizer.h"
@@ -52,6 +53,7 @@ struct Trainer::Impl {
   std::unique_ptr<FlatAdamW> optimizer;
   std::unique_ptr<AuxiliaryHead> head;      // trained with the VAE on its latent, or none
   std::unique_ptr<EarlyStopping> stopping;  // best and last finite weights, patience, rollbacks
+  std::unique_ptr<DataParallel> parallel;   // this trainer's cells in a data-parallel run (or alone)
   int n_warmup = 1;
 
   int64_t n_trainable = 0;
@@ -63,6 +65,9 @@ struct Trainer::Impl {
     keep_freed_host_memory();
     place_data();
     net = std::make_unique<MultigradeNet>(model_config, device);
+    parallel = std::make_unique<DataParallel>(config.distributed, data.group_codes(), device);
+    if (parallel->distributed() && !config.keyed_draws)  // the same init everywhere, then each rank's own draws
+      at::manual_seed(tc.seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(config.distributed.rank));
     AdamWSettings s;
     s.lr = config.lr;
     s.weight_decay = config.weight_decay;
@@ -76,7 +81,9 @@ struct Trainer::Impl {
       context.optimizer = s;
       head = make_head(context);
     }
-    split = head ? head->cell_split() : split_cells(data.n_cells(), config.train_size, rng);
+    if (head && parallel->distributed())
+      throw std::invalid_argument("data-parallel training does not take an auxiliary head (end-to-end MIL)");
+    split = head ? head->cell_split() : parallel->split(config.train_size, rng);
     n_trainable = net->params().numel();
     if (reference != nullptr) {
       const auto grown = net->params().graft(*reference);
@@ -119,9 +126,14 @@ struct Trainer::Impl {
   }
 
   std::vector<std::vector<int64_t>> training_batches() {
-    if (config.stratified_batches && model_config.n_groups > 1)
-      return stratified_batches(split.train, data.group_codes(), config.batch_size, rng);
-    return sequential_batches(split.train, config.batch_size, /*shuffle=*/true, rng);
+    return parallel->batches(split, config.stratified_batches && model_config.n_groups > 1, config.batch_size, rng);
+  }
+
+  // While open, the step's draws are keyed by its cells (TrainConfig::keyed_draws).
+  std::unique_ptr<KeyedDrawsScope> keyed_draws(const std::vector<int64_t>& cells, int64_t step, bool validation) const {
+    if (!config.keyed_draws) return nullptr;
+    return std::make_unique<KeyedDrawsScope>(step_key(config.seed, stopping->epochs_done(), step, validation),
+                                             parallel->global_ids(cells));
   }
 
   // The epoch in progress, summed over the parts of the data trained on since it began (one
@@ -132,6 +144,7 @@ struct Trainer::Impl {
     at::Tensor sums;  // loss, recon, kl, integ, val loss, val recon, mil, consistency
     int64_t n_batches = 0;
     int64_t n_validation = 0;
+    double collective_start = 0;  // DataParallel::collective_seconds() when the epoch began
     std::chrono::steady_clock::time_point start;
   };
   OpenEpoch epoch;
@@ -141,6 +154,7 @@ struct Trainer::Impl {
     epoch = OpenEpoch();
     epoch.open = true;
     epoch.start = std::chrono::steady_clock::now();
+    epoch.collective_start = parallel->collective_seconds();
     epoch.stats.epoch = stopping->epochs_done() + 1;
     epoch.stats.kl_weight = kl_weight();
     epoch.sums = at::zeros({8}, at::TensorOptions().dtype(at::kFloat).device(device));
@@ -164,6 +178,12 @@ struct Trainer::Impl {
         stats.interrupted = true;
         return false;
       }
+      if (batches[k].empty()) {  // none of this rank's cells in the global batch: it still takes the step
+        parallel->reduce(net->params().flat_grad());
+        optimizer->step();
+        continue;
+      }
+      const auto keys = keyed_draws(batches[k], static_cast<int64_t>(k), false);
       // Named scopes show the phases of a step in profiler traces (bench_core --profile).
       Batch batch;
       {
@@ -185,6 +205,13 @@ struct Trainer::Impl {
           terms.total.backward();
         }
       }
+      if (parallel->distributed()) {
+        RECORD_FUNCTION("multigrade::all_reduce", std::vector<c10::IValue>());
+        at::NoGradGuard no_grad;
+        at::Tensor& grad = net->params().flat_grad();
+        grad.mul_(parallel->gradient_weight(k, static_cast<int64_t>(batches[k].size())));
+        parallel->reduce(grad);
+      }
       {
         RECORD_FUNCTION("multigrade::optimizer_step", std::vector<c10::IValue>());
         optimizer->step();
@@ -205,6 +232,8 @@ struct Trainer::Impl {
       const auto validation = sequential_batches(split.validation, kValidationBatch, false, rng);
       const auto validation_at = batch_source(validation);
       for (size_t k = 0; k < validation.size(); ++k) {
+        // One key for every validation batch: a cell's draws do not depend on how they are cut.
+        const auto keys = keyed_draws(validation[k], 0, true);
         const Batch batch = validation_at(k);
         const LossTerms terms = multigrade_loss(*net, batch, config, stats.kl_weight, /*train=*/false);
         sums.narrow(0, 4, 2).add_(
@@ -220,7 +249,15 @@ struct Trainer::Impl {
     open_epoch();  // an epoch without parts (interrupted before its first) closes empty
     EpochStats stats = epoch.stats;
     // The one host synchronisation of the epoch.
-    const at::Tensor host = epoch.sums.to(at::kCPU, at::kDouble);
+    at::Tensor host = epoch.sums.to(at::kCPU, at::kDouble);
+    if (parallel->distributed()) {  // the sums and counts of all ranks, so that all decide alike
+      host = at::cat({host, at::tensor({static_cast<double>(stats.cells_seen), static_cast<double>(epoch.n_validation)},
+                                       at::kDouble)});
+      parallel->reduce(host);
+      stats.cells_seen = static_cast<int64_t>(host[8].item<double>());
+      epoch.n_validation = static_cast<int64_t>(host[9].item<double>());
+      stats.collective_seconds = parallel->collective_seconds() - epoch.collective_start;
+    }
     const double* v = host.data_ptr<double>();
     const double n_train = static_cast<double>(std::max<int64_t>(stats.cells_seen, 1));
     const double n_batches = static_cast<double>(std::max<int64_t>(epoch.n_batches, 1));
@@ -293,11 +330,14 @@ EpochStats Trainer::end_epoch() {
 void Trainer::set_data(const DataInput& input) {
   if (impl_->head)
     throw std::invalid_argument("training with an auxiliary head (end-to-end MIL) cannot stream its data");
+  if (impl_->parallel->distributed())
+    throw std::invalid_argument("data-parallel training holds each rank's cells whole; it does not stream them");
   impl_->resident.reset();  // free the previous chunk before copying the next
   impl_->data = CellData();
   impl_->data = CellData(impl_->model_config, input);
   impl_->place_data();
-  impl_->split = split_cells(impl_->data.n_cells(), impl_->config.train_size, impl_->rng);
+  impl_->parallel = std::make_unique<DataParallel>(DistributedConfig(), impl_->data.group_codes(), impl_->device);
+  impl_->split = impl_->parallel->split(impl_->config.train_size, impl_->rng);
 }
 
 bool Trainer::finished() const { return impl_->stopping->finished(); }
@@ -385,7 +425,12 @@ int64_t Trainer::n_trainable() const { return impl_->n_trainable; }
 bool Trainer::data_on_device() const { return impl_->resident != nullptr; }
 
 std::vector<int> Trainer::validation_cells() const {
-  return std::vector<int>(impl_->split.validation.begin(), impl_->split.validation.end());
+  const auto& cells = impl_->parallel->distributed() ? impl_->parallel->global_validation() : impl_->split.validation;
+  return std::vector<int>(cells.begin(), cells.end());
+}
+
+std::vector<float> Trainer::gather_cells(const std::vector<float>& rows, int64_t width) const {
+  return impl_->parallel->gather_rows(rows, width);
 }
 
 }  // namespace multigrade
