@@ -61,6 +61,10 @@ mg_trainer_encode <- function(ptr, use_modality, n_threads) {
     .Call(`_multigrade_mg_trainer_encode`, ptr, use_modality, n_threads)
 }
 
+mg_trainer_gather <- function(ptr, rows) {
+    .Call(`_multigrade_mg_trainer_gather`, ptr, rows)
+}
+
 mg_trainer_checkpoint <- function(ptr, interrupted) {
     .Call(`_multigrade_mg_trainer_checkpoint`, ptr, interrupted)
 }

@@ -5,12 +5,15 @@
 # the previous checkpoint intact. Resumed on the CPU with the same threads, a run continues
 # bit for bit as if it had never stopped.
 
-checkpoint_file <- function(dir) file.path(dir, "multigrade-checkpoint.rds")
+# In data-parallel training each rank keeps its own (its random state is its own).
+checkpoint_file <- function(dir, rank = NULL) {
+    file.path(dir, if (is.null(rank)) "multigrade-checkpoint.rds" else sprintf("multigrade-checkpoint-rank%d.rds", rank))
+}
 
 # What the R side keeps about checkpoints during one fit_model() call; NULL: none.
 # `fingerprint`: identifies the run (configuration, data, seed): a checkpoint of another run
 # is refused instead of resumed.
-checkpoint_plan <- function(dir, resume, every, fingerprint, call = rlang::caller_env()) {
+checkpoint_plan <- function(dir, resume, every, fingerprint, rank = NULL, call = rlang::caller_env()) {
     if (is.null(dir)) {
         if (isTRUE(resume)) mg_abort("{.arg resume} = TRUE needs {.arg checkpoint_dir}.", call = call)
         return(NULL)
@@ -22,7 +25,7 @@ checkpoint_plan <- function(dir, resume, every, fingerprint, call = rlang::calle
     if (!dir.exists(dir) && !dir.create(dir, recursive = TRUE, showWarnings = FALSE)) {
         mg_abort("Cannot create the checkpoint folder {.file {dir}}.", class = "file", call = call)
     }
-    file <- checkpoint_file(dir)
+    file <- checkpoint_file(dir, rank)
     if (file.exists(file) && !resume) {
         mg_abort(c("{.file {dir}} already holds a checkpoint.",
             "i" = "Continue it with {.code resume = TRUE}, or choose another {.arg checkpoint_dir}."), class = "file",
@@ -31,11 +34,14 @@ checkpoint_plan <- function(dir, resume, every, fingerprint, call = rlang::calle
     list(file = file, every = every, resume = resume, fingerprint = fingerprint)
 }
 
-# The run's identity: configurations (seed included), cells, features and covariates.
+# The run's identity: configurations (seed included), cells, features and covariates; in
+# data-parallel training the rank and number of ranks, not where they meet (a relaunched job
+# may meet at another port).
 run_fingerprint <- function(data, model_config, train_config) {
     features <- lapply(data$modalities, `[[`, "features")
-    mg_checksum(serialize(list(model_config, train_config, data$cells, features, data$levels, data$categorical,
-        data$continuous), NULL, version = 3))
+    ranks <- train_config$distributed[c("rank", "world_size")]
+    mg_checksum(serialize(list(model_config, forget_cluster(train_config), ranks, data$cells, features, data$levels,
+        data$categorical, data$continuous), NULL, version = 3))
 }
 
 # The saved checkpoint to resume from, or NULL when there is none yet (a first run with

@@ -54,6 +54,8 @@ core_train_config <- function(data, max_epochs, batch_size, lr, seed, options) {
         # Options saved before these existed read as the defaults.
         data_placement = options$data_placement %||% "auto",
         matmul_precision = options$matmul_precision %||% "highest",
+        keyed_draws = identical(options$draws, "keyed"),
+        distributed = core_distributed_config(options$distributed),
         seed = as.double(seed))
 }
 

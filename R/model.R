@@ -10,7 +10,7 @@ new_multigrade_model <- function(data, model_config, train_config, fit, options,
     # The schema (R/schema.R) is kept as modalities and covariates: the saved format.
     schema <- data_schema(data)
     structure(list(
-        config = model_config, train_config = train_config, options = unclass(options),
+        config = model_config, train_config = forget_cluster(train_config), options = forget_cluster(unclass(options)),
         modalities = modalities,
         covariates = schema_covariates(schema),
         weights = fit$weights, history = fit$history,

@@ -81,6 +81,15 @@
 #'   cores, at most 8).
 #' @param checkpoint_every With `RunMultigrade(checkpoint_dir =)`: write a
 #'   checkpoint every this many epochs (and when training is interrupted).
+#' @param distributed `NULL` (training in this process) or a
+#'   [multigrade_cluster()]: data-parallel training, this process being one of
+#'   several ranks (see [multigrade_cluster()]).
+#' @param draws Where training's random draws (dropout masks, modality dropout,
+#'   posterior samples) come from: `"device"` (default: the training device's
+#'   generator) or `"keyed"` (each cell's draws are a hash of the seed, the
+#'   step and the cell's position in the data, so a data-parallel run over any
+#'   number of ranks takes exactly the steps of one process with the same seed;
+#'   a little slower on the CPU, noticeably on GPUs).
 #' @return A list of class `multigrade_options`.
 #' @examples
 #' opts <- multigrade_options(dropout = 0.1, integ_coef = 10)
@@ -102,8 +111,13 @@ multigrade_options <- function(n_layers_encoder = 1L, n_hidden_encoder = 128L,
                                consistency_coef = 0,
                                data_placement = c("auto", "device", "host"),
                                matmul_precision = c("highest", "high"),
-                               n_threads = NULL, checkpoint_every = 10L) {
+                               n_threads = NULL, checkpoint_every = 10L,
+                               distributed = NULL, draws = c("device", "keyed")) {
     mixing <- match.arg(mixing)
+    draws <- match.arg(draws)
+    if (!is.null(distributed) && !inherits(distributed, "multigrade_cluster")) {
+        mg_abort("{.arg distributed} must be {.code NULL} or come from {.fn multigrade_cluster}.")
+    }
     alignment <- match.arg(alignment)
     data_placement <- match.arg(data_placement)
     matmul_precision <- match.arg(matmul_precision)
@@ -149,14 +163,17 @@ multigrade_options <- function(n_layers_encoder = 1L, n_hidden_encoder = 128L,
         modality_dropout = modality_dropout, consistency_coef = consistency_coef,
         data_placement = data_placement, matmul_precision = matmul_precision,
         n_threads = if (is.null(n_threads)) NULL else as.integer(n_threads),
-        checkpoint_every = as.integer(checkpoint_every)), class = "multigrade_options")
+        checkpoint_every = as.integer(checkpoint_every), distributed = distributed, draws = draws),
+        class = "multigrade_options")
 }
 
 #' @export
 print.multigrade_options <- function(x, ...) {
     cli::cli_text("{.cls multigrade_options}")
     shown <- vapply(x, function(v) {
-        if (is.null(v)) "default" else paste(format(v), collapse = ", ")
+        if (is.null(v)) return("default")
+        if (inherits(v, "multigrade_cluster")) return(sprintf("rank %d of %d", v$rank, v$world_size))
+        paste(format(v), collapse = ", ")
     }, character(1))
     cli::cli_dl(stats::setNames(as.list(shown), names(x)))
     invisible(x)

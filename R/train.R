@@ -107,7 +107,7 @@ RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integra
     train_config <- core_train_config(data, schedule$max_epochs, schedule$batch_size, lr, seed, options)
     subsets <- modality_subsets(names(data$modalities))
     checkpoint <- checkpoint_plan(checkpoint_dir, resume, options$checkpoint_every,
-        run_fingerprint(data, model_config, train_config))
+        run_fingerprint(data, model_config, train_config), rank = options$distributed$rank)
     fit <- fit_model(data, model_config, train_config, device, options$n_threads, verbose,
         encode = c(list(names(data$modalities)), subsets), checkpoint = checkpoint)
     if (!fit$interrupted) warn_if_not_converged(fit$history, train_config$max_epochs)
@@ -127,8 +127,9 @@ RunMultigrade.list <- function(object, likelihoods = NULL, batch = NULL, integra
 # (`embeddings`: one cells x latent matrix of posterior means per set; data held whole only).
 fit_model <- function(data, model_config, train_config, device, n_threads, verbose, reference = NULL,
                       mil = NULL, restore_best = TRUE, encode = list(), checkpoint = NULL) {
-    with_memory_advice(fit_session(data, model_config, train_config, device, n_threads, verbose, reference,
-        mil, restore_best, encode, checkpoint), device, call = rlang::caller_env())
+    call <- rlang::caller_env()
+    with_distributed_advice(with_memory_advice(fit_session(data, model_config, train_config, device, n_threads,
+        verbose, reference, mil, restore_best, encode, checkpoint), device, call = call), call = call)
 }
 
 fit_session <- function(data, model_config, train_config, device, n_threads, verbose, reference,
@@ -136,15 +137,21 @@ fit_session <- function(data, model_config, train_config, device, n_threads, ver
     source <- as_data_source(data)
     data <- source$data
     stopifnot(is.null(checkpoint) || (source$n_parts == 1L && is.null(mil)))
+    cluster <- train_config$distributed
+    if (!is.null(cluster) && (source$n_parts > 1L || !is.null(mil))) {
+        mg_abort("Data-parallel training holds each rank's cells in memory: streamed data and end-to-end MIL train in one process.")
+    }
     inference_threads <- resolve_threads(n_threads)
     n_threads <- resolve_threads(n_threads, train_config$batch_size)
     batch_size <- train_config$batch_size
     n_epochs <- train_config$max_epochs
     parts <- if (source$n_parts > 1L) " in {source$n_parts} parts" else ""
-    mg_inform(c("i" = paste0("Training on {source$n_cells} cells", parts, ", modalities {.val {names(data$modalities)}}:"),
+    ranks <- if (is.null(cluster)) "" else " as rank {cluster$rank} of {cluster$world_size} (each on its share)"
+    mg_inform(c("i" = paste0("Training on {source$n_cells} cells", parts, ranks, ", modalities {.val {names(data$modalities)}}:"),
         " " = "up to {n_epochs} epoch{?s} of {batch_size}-cell minibatches, device {.val {device}}, {n_threads} thread{?s}."),
         verbose)
-    session <- mg_trainer_new(model_config, train_config, core_data(data), device, n_threads, reference, mil)
+    session <- mg_trainer_new(model_config, train_config, core_data(shard_data(data, cluster)), device, n_threads,
+        reference, mil)
     on.exit(mg_trainer_close(session), add = TRUE)
     resumed <- resume_session(session, checkpoint, n_epochs, verbose)
     progress <- training_progress(n_epochs - length(resumed$history), verbose)
@@ -153,7 +160,9 @@ fit_session <- function(data, model_config, train_config, device, n_threads, ver
         checkpoint_hooks(checkpoint, session), finished = resumed$finished)
     result <- mg_trainer_result(session, restore_best = restore_best)
     stopifnot(source$n_parts == 1L || length(encode) == 0)  # a streamed session holds only its last part
-    embeddings <- lapply(encode, function(modalities) session_embedding(session, data, modalities, inference_threads))
+    embeddings <- lapply(encode, function(modalities) {
+        session_embedding(session, data, modalities, inference_threads, gather = !is.null(cluster))
+    })
     history <- history_frame(run$history)
     seconds <- proc.time()[["elapsed"]] - started
     report_training(history, seconds, verbose)
@@ -163,10 +172,11 @@ fit_session <- function(data, model_config, train_config, device, n_threads, ver
 }
 
 # Posterior means of the session's cells from `modalities` only, named like predict()'s, on
-# `n_threads` threads: inference's count (as predict() resolves it), not the minibatches'.
-session_embedding <- function(session, data, modalities, n_threads) {
+# `n_threads` threads: inference's count (as predict() resolves it), not the minibatches'. In
+# data-parallel training each rank encodes its share and all get every cell's (in data order).
+session_embedding <- function(session, data, modalities, n_threads, gather = FALSE) {
     out <- mg_trainer_encode(session, names(data$modalities) %in% modalities, n_threads)
-    latent_names(out$mean, data$cells)
+    latent_names(if (gather) mg_trainer_gather(session, out$mean) else out$mean, data$cells)
 }
 
 # A model needs at least two cells to train on (minibatch statistics, the MMD between groups).

@@ -182,6 +182,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_trainer_gather
+Rcpp::NumericMatrix mg_trainer_gather(SEXP ptr, Rcpp::NumericMatrix rows);
+RcppExport SEXP _multigrade_mg_trainer_gather(SEXP ptrSEXP, SEXP rowsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type rows(rowsSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_trainer_gather(ptr, rows));
+    return rcpp_result_gen;
+END_RCPP
+}
 // mg_trainer_checkpoint
 Rcpp::List mg_trainer_checkpoint(SEXP ptr, bool interrupted);
 RcppExport SEXP _multigrade_mg_trainer_checkpoint(SEXP ptrSEXP, SEXP interruptedSEXP) {
@@ -404,6 +415,7 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_trainer_set_data", (DL_FUNC) &_multigrade_mg_trainer_set_data, 2},
     {"_multigrade_mg_trainer_result", (DL_FUNC) &_multigrade_mg_trainer_result, 2},
     {"_multigrade_mg_trainer_encode", (DL_FUNC) &_multigrade_mg_trainer_encode, 3},
+    {"_multigrade_mg_trainer_gather", (DL_FUNC) &_multigrade_mg_trainer_gather, 2},
     {"_multigrade_mg_trainer_checkpoint", (DL_FUNC) &_multigrade_mg_trainer_checkpoint, 2},
     {"_multigrade_mg_trainer_resume", (DL_FUNC) &_multigrade_mg_trainer_resume, 2},
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},

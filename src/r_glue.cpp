@@ -136,6 +136,17 @@ Rcpp::List mg_trainer_encode(SEXP ptr, Rcpp::LogicalVector use_modality, int n_t
   return latent_list(s.trainer->encode(use));
 }
 
+// Data-parallel training: this rank's rows (its cells x width) -> every rank's, in data order.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix mg_trainer_gather(SEXP ptr, Rcpp::NumericMatrix rows) {
+  const int n = rows.nrow(), width = rows.ncol();
+  std::vector<float> local(static_cast<size_t>(n) * width);
+  for (int i = 0; i < n; ++i)
+    for (int d = 0; d < width; ++d) local[static_cast<size_t>(i) * width + d] = static_cast<float>(rows(i, d));
+  const std::vector<float> all = session(ptr).trainer->gather_cells(local, width);
+  return latent_matrix(static_cast<int64_t>(all.size()) / width, width, all);
+}
+
 // The session's state between epochs, as a list of plain vectors (R/checkpoints.R saves it).
 // [[Rcpp::export(rng = false)]]
 Rcpp::List mg_trainer_checkpoint(SEXP ptr, bool interrupted) {

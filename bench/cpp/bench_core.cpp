@@ -12,6 +12,8 @@
 //              [--host-draws 1 (the CPU generator's random draws on any device, to compare devices)]
 //              [--input PREFIX (a real dataset from bench/gpu/export_dataset.py instead of simulated cells)]
 //              [--embedding-out FILE (the joint embedding, float32 cells x latent, cell-major)]
+//              [--rank R --world-size W --port P (data-parallel: this process trains rank R's share of
+//               the cells with W - 1 others over Gloo on loopback; bench/distributed.sh starts them)]
 // --batch and --matmul-precision take comma-separated lists: one training per combination on
 // the same data (the last one's weights are embedded, imputed and mapped).
 #include <algorithm>
@@ -59,6 +61,7 @@ struct Args {
   bool host_draws = false;
   std::string input;
   std::string embedding_out;
+  multigrade::DistributedConfig distributed;
 };
 
 std::vector<std::string> split_commas(const std::string& text) {
@@ -123,6 +126,12 @@ Args parse(int argc, char** argv) {
       a.input = v;
     else if (key == "--embedding-out")
       a.embedding_out = v;
+    else if (key == "--rank")
+      a.distributed.rank = std::atoi(v);
+    else if (key == "--world-size")
+      a.distributed.world_size = std::atoi(v);
+    else if (key == "--port")
+      a.distributed.master_port = std::atoi(v);
     else {
       std::fprintf(stderr, "unknown argument %s\n", key.c_str());
       std::exit(2);
@@ -194,6 +203,27 @@ void bench_mapping(const multigrade::ModelConfig& reference_config, const std::v
       timed_cells / timed_s);
 }
 
+// Rank `rank`'s share of the cells (i % world == rank), as train/data_parallel.h expects it.
+multigrade_bench::SimulatedData shard(const multigrade_bench::SimulatedData& d, int rank, int world) {
+  if (world <= 1) return d;
+  multigrade_bench::SimulatedData s;
+  s.rna.n_features = d.rna.n_features;
+  s.adt.n_features = d.adt.n_features;
+  s.rna.col_ptr.push_back(0);
+  for (int64_t c = rank; c < d.n_cells; c += world) {
+    for (int k = d.rna.col_ptr[c]; k < d.rna.col_ptr[c + 1]; ++k) {
+      s.rna.row_index.push_back(d.rna.row_index[k]);
+      s.rna.values.push_back(d.rna.values[k]);
+    }
+    s.rna.col_ptr.push_back(static_cast<int>(s.rna.values.size()));
+    const auto row = d.adt.values.begin() + c * d.adt.n_features;
+    s.adt.values.insert(s.adt.values.end(), row, row + d.adt.n_features);
+    s.donor.push_back(d.donor[c]);
+    ++s.n_cells;
+  }
+  return s;
+}
+
 // Trains the model once at one batch size and matmul precision, printing a line per epoch
 // and the "train" summary; returns the weights.
 std::vector<multigrade::NamedArray> train_and_report(const multigrade::ModelConfig& mc, multigrade::TrainConfig tc,
@@ -206,8 +236,8 @@ std::vector<multigrade::NamedArray> train_and_report(const multigrade::ModelConf
   const auto t0 = std::chrono::steady_clock::now();
   multigrade::Trainer trainer(mc, tc, in, device);
   const double setup_s = seconds_since(t0);
-  double timed_s = 0, steal_s = 0;
-  int64_t timed_cells = 0, timed_epochs = 0;
+  double timed_s = 0, steal_s = 0, collective_s = 0;
+  int64_t timed_cells = 0, timed_epochs = 0, timed_steps = 0;
   std::unique_ptr<torch::autograd::profiler::RecordProfile> profiler;
   for (int e = 0; e < args.epochs && !trainer.finished(); ++e) {
     if (e == 1 && !args.profile.empty())
@@ -222,8 +252,10 @@ std::vector<multigrade::NamedArray> train_and_report(const multigrade::ModelConf
         multigrade_bench::json_number(steal).c_str());
     if (e > 0 || args.epochs == 1) {  // epoch 1 includes allocator and BLAS warm-up
       timed_s += stats.seconds;
-      timed_cells += stats.cells_seen;
+      timed_cells += stats.cells_seen;  // of all ranks in data-parallel training
       ++timed_epochs;
+      collective_s += stats.collective_seconds;
+      timed_steps += (stats.cells_seen + batch - 1) / batch;  // the global minibatches, which every rank steps
       steal_s = steal < 0 || steal_s < 0 ? -1 : steal_s + steal;
     }
   }
@@ -232,18 +264,20 @@ std::vector<multigrade::NamedArray> train_and_report(const multigrade::ModelConf
   // The reference's convention (../shared/design/PERFORMANCE.md's 11.0k cells/s anchor): all cells of the
   // dataset per second of epoch, validation included. cells_per_s counts only the 90% that
   // train, over the same time.
-  const double epoch_rate = static_cast<double>(in.n_cells * timed_epochs) / timed_s;
+  const double epoch_rate = static_cast<double>(in.n_cells * args.distributed.world_size * timed_epochs) / timed_s;
   std::printf(
       "{\"task\":\"train\",\"cells\":%lld,\"genes\":%lld,\"proteins\":%lld,\"peaks\":%lld,"
       "\"batch_size\":%lld,\"threads\":%d,\"device\":\"%s\",\"data_on_device\":%s,\"matmul_precision\":\"%s\","
-      "\"host_draws\":%s,\"libtorch\":\"%s\",\"setup_s\":%.2f,"
+      "\"host_draws\":%s,\"ranks\":%d,\"allreduce_ms_per_step\":%.3f,\"libtorch\":\"%s\",\"setup_s\":%.2f,"
       "\"cells_per_s\":%.0f,\"epoch_cells_per_s\":%.0f,\"ms_per_step\":%.2f,\"timed_s\":%.2f,\"cpu_steal_s\":%s}\n",
       static_cast<long long>(in.n_cells), static_cast<long long>(mc.modalities[0].n_features),
       static_cast<long long>(mc.modalities[1].n_features),
       static_cast<long long>(mc.modalities.size() > 2 ? mc.modalities[2].n_features : 0), static_cast<long long>(batch),
       args.threads, device.c_str(), trainer.data_on_device() ? "true" : "false", precision.c_str(),
-      args.host_draws ? "true" : "false", info.torch_version.c_str(), setup_s, train_rate, epoch_rate,
-      1000.0 * static_cast<double>(batch) / train_rate, timed_s, multigrade_bench::json_number(steal_s).c_str());
+      args.host_draws ? "true" : "false", args.distributed.world_size,
+      timed_steps > 0 ? 1000.0 * collective_s / static_cast<double>(timed_steps) : 0.0, info.torch_version.c_str(),
+      setup_s, train_rate, epoch_rate, 1000.0 * static_cast<double>(batch) / train_rate, timed_s,
+      multigrade_bench::json_number(steal_s).c_str());
   return trainer.weights();
 }
 
@@ -262,13 +296,14 @@ int main(int argc, char** argv) {
   const std::string device = multigrade::resolve_device(args.device);
 
   auto t0 = std::chrono::steady_clock::now();
-  const auto data =
+  auto data =
       args.input.empty() ? multigrade_bench::simulate(args.sim) : multigrade_bench::read_dataset_files(args.input);
   if (!args.input.empty()) {
     args.sim.n_genes = data.rna.n_features;
     args.sim.n_proteins = data.adt.n_features;
     args.sim.n_donors = *std::max_element(data.donor.begin(), data.donor.end()) + 1;
   }
+  if (args.distributed.world_size > 1) data = shard(data, args.distributed.rank, args.distributed.world_size);
   const double nnz_fraction =
       static_cast<double>(data.rna.values.size()) / static_cast<double>(data.n_cells * data.rna.n_features);
   std::printf("{\"task\":\"%s\",\"cells\":%lld,\"genes\":%lld,\"rna_nonzero\":%.3f,\"seconds\":%.2f}\n",
@@ -318,6 +353,7 @@ int main(int argc, char** argv) {
   tc.seed = 1;
   tc.data_placement = multigrade::parse_data_placement(args.data_placement);
   tc.host_random_draws = args.host_draws;
+  tc.distributed = args.distributed;
 
   // Each trainer (and its copy of the data) is released before the next and before the
   // embedding pass, which makes its own: the peak holds one core copy of the data, not two.

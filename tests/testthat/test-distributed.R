@@ -1,0 +1,83 @@
+# Data-parallel training from R (R/distributed.R over the core's train/data_parallel.h): ranks
+# started by multigrade_launch() on this machine meet over loopback with Gloo.
+
+test_that("multigrade_cluster reads the launcher's environment and rejects bad places", {
+    withr_env <- function(vars, code) {
+        old <- Sys.getenv(names(vars), unset = NA)
+        do.call(Sys.setenv, as.list(vars))
+        on.exit(for (nm in names(vars)) if (is.na(old[[nm]])) Sys.unsetenv(nm) else do.call(Sys.setenv, as.list(old[nm])))
+        force(code)
+    }
+    cluster <- withr_env(c(RANK = "1", WORLD_SIZE = "3", MASTER_ADDR = "10.0.0.5", MASTER_PORT = "29611"),
+        multigrade_cluster())
+    expect_s3_class(cluster, "multigrade_cluster")
+    expect_identical(c(cluster$rank, cluster$world_size, cluster$master_port), c(1L, 3L, 29611L))
+    expect_identical(cluster$master_addr, "10.0.0.5")
+    slurm <- withr_env(c(SLURM_PROCID = "0", SLURM_NTASKS = "2"), multigrade_cluster(master_port = 29612))
+    expect_identical(c(slurm$rank, slurm$world_size), c(0L, 2L))
+    expect_error(multigrade_cluster(rank = 2, world_size = 2), "rank", class = "mg_error_input")
+    expect_error(multigrade_cluster(rank = 0, world_size = 2, master_port = 70000), "port", class = "mg_error_input")
+    expect_error(multigrade_options(distributed = list(rank = 0)), "multigrade_cluster", class = "mg_error_input")
+})
+
+launch_ranks <- function(n, alignment, die_after = -1, checkpoints = NULL) {
+    prefix <- tempfile("ranks")
+    script <- test_path("scripts", "distributed-rank.R")
+    launched <- tryCatch(multigrade_launch(script, n, args = c(prefix, alignment, die_after, checkpoints),
+        log_dir = paste0(prefix, "-logs"), timeout = 240), error = function(e) e)
+    list(launched = launched, results = lapply(seq_len(n) - 1L, function(r) {
+        file <- sprintf("%s-rank%d.rds", prefix, r)
+        if (file.exists(file)) readRDS(file) else NULL
+    }))
+}
+
+flat <- function(weights) unlist(lapply(weights, as.vector))
+
+test_that("two ranks with keyed draws train exactly like one process on the same batches", {
+    cite <- cite_data()
+    run <- launch_ranks(2, "none")
+    expect_false(inherits(run$launched, "error"))
+    ranks <- run$results
+    expect_identical(ranks[[1]]$weights, ranks[[2]]$weights)
+    expect_identical(ranks[[1]]$embedding, ranks[[2]]$embedding)
+    alone <- suppressWarnings(RunMultigrade(list(rna = cite$rna, adt = cite$adt), batch = cite$obs$batch, seed = 1,
+        max_epochs = 6, options = multigrade_options(draws = "keyed", alignment = "none", n_threads = 1),
+        verbose = FALSE))
+    expect_identical(rownames(ranks[[1]]$embedding), rownames(alone$embedding))
+    expect_lt(max(abs(flat(ranks[[1]]$weights) - flat(alone$weights))), 1e-5)
+    expect_lt(max(abs(ranks[[1]]$embedding - alone$embedding)), 1e-4)
+    expect_lt(max(abs(ranks[[1]]$history$train_loss / alone$history$train_loss - 1)), 1e-5)
+    expect_identical(ranks[[1]]$history$epoch, alone$history$epoch)
+})
+
+test_that("with MMD alignment the ranks agree with each other and stay close to one process", {
+    cite <- cite_data()
+    run <- launch_ranks(2, "latent")
+    ranks <- run$results
+    expect_identical(ranks[[1]]$weights, ranks[[2]]$weights)
+    alone <- suppressWarnings(RunMultigrade(list(rna = cite$rna, adt = cite$adt), batch = cite$obs$batch, seed = 1,
+        max_epochs = 6, options = multigrade_options(draws = "keyed", n_threads = 1), verbose = FALSE))
+    # Each rank's MMD sees its share of a minibatch: the same estimator on fewer cells.
+    expect_lt(max(abs(ranks[[1]]$history$train_loss / alone$history$train_loss - 1)), 1e-3)
+})
+
+test_that("a rank killed mid-run makes the other fail with a classed error within a minute, and the job resumes", {
+    checkpoints <- tempfile("checkpoints")
+    run <- launch_ranks(2, "latent", die_after = 2, checkpoints = checkpoints)
+    expect_s3_class(run$launched, "mg_error_distributed")
+    expect_null(run$results[[2]])  # killed: it wrote nothing
+    survivor <- run$results[[1]]
+    expect_true("mg_error_distributed" %in% survivor$error_class)
+    expect_match(survivor$message, "another rank has probably stopped")
+    message(sprintf("the surviving rank stopped %.1f s into training (the other was killed 2 s after start)",
+        survivor$seconds))
+    expect_lt(survivor$seconds, 2 + 60)
+    # Each rank kept its own checkpoint; starting the job again continues from them to the end.
+    expect_true(all(file.exists(file.path(checkpoints, sprintf("multigrade-checkpoint-rank%d.rds", 0:1)))))
+    done <- readRDS(file.path(checkpoints, "multigrade-checkpoint-rank0.rds"))$history
+    resumed <- launch_ranks(2, "latent", die_after = 0, checkpoints = checkpoints)
+    expect_false(inherits(resumed$launched, "error"))
+    expect_identical(resumed$results[[1]]$weights, resumed$results[[2]]$weights)
+    expect_gt(nrow(resumed$results[[1]]$history), length(done))
+    expect_equal(resumed$results[[1]]$history$epoch[seq_along(done)], seq_along(done))
+})
