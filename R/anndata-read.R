@@ -109,11 +109,12 @@ read_h5ad_dict <- function(node, path) {
     out[!vapply(out, is.null, logical(1))]
 }
 
-# A data frame: rows named by the index, the columns in `column-order`. A 0.7-era
-# categorical column holds integer codes and its levels sit in `__categories`.
-read_h5ad_frame <- function(group) {
+# A data frame: rows named by the index, the columns in `column-order` (those in `only`, when
+# given). A 0.7-era categorical column holds integer codes and its levels sit in `__categories`.
+read_h5ad_frame <- function(group, only = NULL) {
     index <- as.character(h5_values(group[[h5_attribute(group, "_index", "_index")]]))
     columns <- as.character(h5_attribute(group, "column-order", character(0)))
+    if (!is.null(only)) columns <- intersect(columns, only)
     frame <- data.frame(row.names = if (anyDuplicated(index)) make.unique(index) else index)
     legacy <- if (group$exists("__categories")) group[["__categories"]] else NULL
     for (col in columns) {
