@@ -13,14 +13,18 @@ data_source <- function(data, n_parts = 1L, load = NULL, n_cells = length(data$c
 as_data_source <- function(x) if (inherits(x, "mg_data_source")) x else data_source(x)
 
 # The function that runs one epoch of `session` over the source: all its data in one call,
-# or each part in random order, loaded into the session in turn (it starts holding the
-# first), then the epoch closed. Returns the epoch's statistics.
-epoch_runner <- function(source, session) {
+# or each part in an order drawn from the training seed and the epoch (the same on every
+# data-parallel rank), loaded into the session in turn (it starts holding the first; `cluster`:
+# each rank takes its share of every part), then the epoch closed. Returns the epoch's
+# statistics.
+epoch_runner <- function(source, session, seed = 0, cluster = NULL) {
     if (source$n_parts == 1L) return(function() mg_trainer_epoch(session))
     loaded <- 1L
+    epoch <- 0L
     function() {
-        for (k in sample.int(source$n_parts)) {
-            if (k != loaded) mg_trainer_set_data(session, core_data(source$load(k)))
+        epoch <<- epoch + 1L
+        for (k in with_seed((seed + epoch) %% .Machine$integer.max, sample.int(source$n_parts))) {
+            if (k != loaded) mg_trainer_set_data(session, core_data(shard_data(source$load(k), cluster)))
             loaded <<- k
             if (!mg_trainer_part(session)) break
         }

@@ -31,8 +31,10 @@
 #' vector (about 4.5 MB at the defaults with 4000 genes) every step, so ranks
 #' pay off when a step's work is large (big minibatches, many genes, GPUs with
 #' NCCL); on one machine's CPU cores, one process with more threads is usually
-#' as fast (`bench/distributed.sh`). Streaming from `.h5ad` files
-#' ([RunMultigradeH5AD()]) and end-to-end MIL train in one process.
+#' as fast (`bench/distributed.sh`). Streamed training ([RunMultigradeH5AD()],
+#' on-disk SingleCellExperiments) is data-parallel too: every rank reads each
+#' chunk and trains on its share of it, so memory per rank stays one chunk but
+#' the reading is not divided. End-to-end MIL trains in one process.
 #'
 #' @param rank This process's rank, `0` to `world_size - 1`.
 #' @param world_size The number of ranks.

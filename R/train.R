@@ -138,9 +138,7 @@ fit_session <- function(data, model_config, train_config, device, n_threads, ver
     data <- source$data
     stopifnot(is.null(checkpoint) || (source$n_parts == 1L && is.null(mil)))
     cluster <- train_config$distributed
-    if (!is.null(cluster) && (source$n_parts > 1L || !is.null(mil))) {
-        mg_abort("Data-parallel training holds each rank's cells in memory: streamed data and end-to-end MIL train in one process.")
-    }
+    if (!is.null(cluster) && !is.null(mil)) mg_abort("End-to-end MIL trains in one process, not data-parallel.")
     inference_threads <- resolve_threads(n_threads)
     n_threads <- resolve_threads(n_threads, train_config$batch_size)
     batch_size <- train_config$batch_size
@@ -156,7 +154,7 @@ fit_session <- function(data, model_config, train_config, device, n_threads, ver
     resumed <- resume_session(session, checkpoint, n_epochs, verbose)
     progress <- training_progress(n_epochs - length(resumed$history), verbose)
     started <- proc.time()[["elapsed"]]
-    run <- run_epochs(epoch_runner(source, session), n_epochs, progress, resumed$history,
+    run <- run_epochs(epoch_runner(source, session, train_config$seed, cluster), n_epochs, progress, resumed$history,
         checkpoint_hooks(checkpoint, session), finished = resumed$finished)
     result <- mg_trainer_result(session, restore_best = restore_best)
     stopifnot(source$n_parts == 1L || length(encode) == 0)  # a streamed session holds only its last part

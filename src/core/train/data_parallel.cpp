@@ -8,14 +8,17 @@ namespace multigrade {
 
 DataParallel::DataParallel(const DistributedConfig& config, const std::vector<int64_t>& group_codes,
                            const at::Device& device)
-    : world_(config.world_size),
-      rank_(config.rank),
-      n_local_(static_cast<int64_t>(group_codes.size())),
-      n_global_(n_local_),
-      group_codes_(group_codes),
-      device_(device) {
+    : world_(config.world_size), rank_(config.rank), device_(device) {
+  if (world_ > 1) group_ = std::make_unique<ProcessGroup>(config, device);
+  reshard(group_codes);
+}
+
+void DataParallel::reshard(const std::vector<int64_t>& group_codes) {
+  n_local_ = n_global_ = static_cast<int64_t>(group_codes.size());
+  group_codes_ = group_codes;
+  global_train_.clear();
+  global_validation_.clear();
   if (world_ <= 1) return;
-  group_ = std::make_unique<ProcessGroup>(config, device);
   at::Tensor count = at::full({1}, n_local_, at::kLong);
   reduce(count);
   n_global_ = count.item<int64_t>();

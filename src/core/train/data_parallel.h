@@ -7,7 +7,8 @@
 // process takes on the same global batches, up to the random draws (identical too with
 // TrainConfig::keyed_draws) and the MMD term, which each rank computes on its own members of a
 // batch (the stratified sampler gives every batch both of its groups; a rank's members are a
-// random share of them).
+// random share of them). A streamed data set works part by part the same way: every rank reads
+// the same part and holds its share of it (reshard()).
 #pragma once
 
 #include <ATen/core/Tensor.h>
@@ -30,6 +31,10 @@ class DataParallel {
   ~DataParallel();
   DataParallel(const DataParallel&) = delete;
   DataParallel& operator=(const DataParallel&) = delete;
+
+  // The trainer holds other cells now (the next part of a streamed data set): every rank its
+  // share of the same part, in the same group of ranks (alone: the new cells are all the cells).
+  void reshard(const std::vector<int64_t>& group_codes);
 
   bool distributed() const { return world_ > 1; }
   int64_t global_id(int64_t local) const { return local * world_ + rank_; }

@@ -330,13 +330,11 @@ EpochStats Trainer::end_epoch() {
 void Trainer::set_data(const DataInput& input) {
   if (impl_->head)
     throw std::invalid_argument("training with an auxiliary head (end-to-end MIL) cannot stream its data");
-  if (impl_->parallel->distributed())
-    throw std::invalid_argument("data-parallel training holds each rank's cells whole; it does not stream them");
   impl_->resident.reset();  // free the previous chunk before copying the next
   impl_->data = CellData();
   impl_->data = CellData(impl_->model_config, input);
   impl_->place_data();
-  impl_->parallel = std::make_unique<DataParallel>(DistributedConfig(), impl_->data.group_codes(), impl_->device);
+  impl_->parallel->reshard(impl_->data.group_codes());
   impl_->split = impl_->parallel->split(impl_->config.train_size, impl_->rng);
 }
 
