@@ -22,13 +22,14 @@
 #' `system.file("scripts", package = "multigrade")` for a SLURM example), and
 #' [multigrade_launch()] starts the ranks on one machine. Rank 0 serves the
 #' rendezvous at `master_addr:master_port`; the others connect to it. A rank
-#' that stops makes the others fail with an `mg_error_distributed` error
-#' (within `timeout` seconds, usually at once), never hang; with
+#' that stops (an error, a killed process, Ctrl-C on one rank) makes the
+#' others fail with an `mg_error_distributed` error (within `timeout` seconds,
+#' usually at once), never hang; with
 #' `RunMultigrade(checkpoint_dir =)` each rank keeps its own checkpoint file
 #' and the job resumes from them.
 #'
 #' What scales: training's gradient all-reduce moves the whole parameter
-#' vector (about 4.5 MB at the defaults with 4000 genes) every step, so ranks
+#' vector (2.8 MB at the defaults with 4000 genes and 134 proteins) every step, so ranks
 #' pay off when a step's work is large (big minibatches, many genes, GPUs with
 #' NCCL); on one machine's CPU cores, one process with more threads is usually
 #' as fast (`bench/distributed.sh`). Streamed training ([RunMultigradeH5AD()],

@@ -67,7 +67,7 @@ struct Trainer::Impl {
     net = std::make_unique<MultigradeNet>(model_config, device);
     parallel = std::make_unique<DataParallel>(config.distributed, data.group_codes(), device);
     if (parallel->distributed() && !config.keyed_draws)  // the same init everywhere, then each rank's own draws
-      at::manual_seed(tc.seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(config.distributed.rank));
+      at::manual_seed(tc.seed + 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(config.distributed.rank + 1));
     AdamWSettings s;
     s.lr = config.lr;
     s.weight_decay = config.weight_decay;
