@@ -61,8 +61,16 @@ mg_trainer_encode <- function(ptr, use_modality, n_threads) {
     .Call(`_multigrade_mg_trainer_encode`, ptr, use_modality, n_threads)
 }
 
+mg_trainer_common_epoch <- function(ptr, epochs) {
+    .Call(`_multigrade_mg_trainer_common_epoch`, ptr, epochs)
+}
+
 mg_trainer_gather <- function(ptr, rows) {
     .Call(`_multigrade_mg_trainer_gather`, ptr, rows)
+}
+
+mg_gather_cell_rows <- function(distributed, rows) {
+    .Call(`_multigrade_mg_gather_cell_rows`, distributed, rows)
 }
 
 mg_trainer_checkpoint <- function(ptr, interrupted) {

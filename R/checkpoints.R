@@ -31,7 +31,7 @@ checkpoint_plan <- function(dir, resume, every, fingerprint, rank = NULL, call =
             "i" = "Continue it with {.code resume = TRUE}, or choose another {.arg checkpoint_dir}."), class = "file",
             call = call)
     }
-    list(file = file, every = every, resume = resume, fingerprint = fingerprint)
+    list(file = file, every = every, resume = resume, fingerprint = fingerprint, rank = rank)
 }
 
 # The run's identity: configurations (seed included), cells, features and covariates; in
@@ -67,8 +67,12 @@ read_checkpoint <- function(plan, call = rlang::caller_env()) {
 }
 
 # Uncompressed (gzip would cost more than the epochs between checkpoints on small data),
-# with a checksum of every part of the state instead of gzip's CRC.
+# with a checksum of every part of the state instead of gzip's CRC. A data-parallel rank keeps
+# its previous checkpoint too: a rank can die after the epoch's last collective and before its
+# checkpoint, one checkpoint behind the others, and the ranks then resume from the epoch they
+# all hold (rank_checkpoint()).
 write_checkpoint <- function(plan, session, history, interrupted = FALSE) {
+    if (!is.null(plan$rank) && file.exists(plan$file)) file.rename(plan$file, previous_checkpoint_file(plan$file))
     trainer <- mg_trainer_checkpoint(session, interrupted)
     state <- list(format = "multigrade_checkpoint", version = 1L, fingerprint = plan$fingerprint,
         trainer = trainer, history = history, checksums = state_checksums(trainer, history),
@@ -82,11 +86,28 @@ state_checksums <- function(trainer, history) {
 
 # The callbacks run_epochs() calls: every `every` epochs, at the end (so that resuming a
 # finished run returns at once) and when interrupted (the interrupted epoch's steps are kept;
-# the resumed run begins a new epoch, so it is no longer the uninterrupted run bit for bit).
+# the resumed run begins a new epoch, so it is no longer the uninterrupted run bit for bit). A
+# data-parallel rank keeps no checkpoint of an interrupted epoch, whose steps the other ranks
+# did not all take.
 checkpoint_hooks <- function(plan, session) {
     if (is.null(plan)) return(NULL)
     list(after_epoch = function(history) {
         if (length(history) %% plan$every == 0) write_checkpoint(plan, session, history)
     }, final = function(history) write_checkpoint(plan, session, history),
-    interrupted = function(history) write_checkpoint(plan, session, history, interrupted = TRUE))
+    interrupted = function(history) if (is.null(plan$rank)) write_checkpoint(plan, session, history, interrupted = TRUE))
+}
+
+previous_checkpoint_file <- function(file) sub("\\.rds$", "-previous.rds", file)
+
+# A data-parallel rank's checkpoint to resume from: of its latest and previous ones, the one of
+# the latest epoch that every rank holds (NULL: all start from scratch).
+rank_checkpoint <- function(plan, session, call = rlang::caller_env()) {
+    candidates <- lapply(c(plan$file, previous_checkpoint_file(plan$file)), function(file) {
+        read_checkpoint(utils::modifyList(plan, list(file = file)), call = call)
+    })
+    candidates <- Filter(Negate(is.null), candidates)
+    epochs <- vapply(candidates, function(saved) length(saved$history), integer(1))
+    agreed <- mg_trainer_common_epoch(session, c(0L, epochs))
+    if (agreed <= 0L) return(NULL)
+    candidates[[which(epochs == agreed)[1]]]
 }

@@ -169,8 +169,8 @@ core_distributed_config <- function(cluster) {
 # expects them (train/data_parallel.h).
 shard_data <- function(data, cluster) {
     if (is.null(cluster) || cluster$world_size == 1L) return(data)
-    keep <- (seq_along(data$cells) - 1L) %% cluster$world_size == cluster$rank
-    if (!any(keep)) {
+    keep <- shard_rows(length(data$cells), cluster)
+    if (length(keep) == 0) {
         mg_abort("Rank {cluster$rank} of {cluster$world_size} gets no cells: the data have {length(data$cells)}.",
             class = "distributed")
     }
@@ -178,7 +178,7 @@ shard_data <- function(data, cluster) {
         m$data <- m$data[, keep, drop = FALSE]
         m$present <- m$present[keep]
         if (!is.null(m$encoder_fill)) {
-            m$encoder_fill <- as.double(matrix(m$encoder_fill, ncol = length(keep))[, keep, drop = FALSE])
+            m$encoder_fill <- as.double(matrix(m$encoder_fill, ncol = length(data$cells))[, keep, drop = FALSE])
         }
         m
     })
@@ -204,4 +204,28 @@ with_distributed_advice <- function(expr, call = rlang::caller_env()) {
 forget_cluster <- function(x) {
     x$distributed <- NULL
     x
+}
+
+# The cells of `n` that this rank holds (all of them alone).
+shard_rows <- function(n, cluster) {
+    if (is.null(cluster) || cluster$world_size == 1L) return(seq_len(n))
+    which((seq_len(n) - 1L) %% cluster$world_size == cluster$rank)
+}
+
+# Inference over the ranks of `cluster` (or alone): `compute(part, rows)` gets this rank's share
+# of `data` and the share's positions among all cells, and returns a list of cells x columns
+# matrices; every rank gets them for all cells, in data order (one gather for all of them).
+map_shards <- function(data, cluster, compute) {
+    if (is.null(cluster) || cluster$world_size == 1L) return(compute(data, seq_along(data$cells)))
+    parts <- compute(shard_data(data, cluster), shard_rows(length(data$cells), cluster))
+    widths <- vapply(parts, ncol, integer(1))
+    all <- with_distributed_advice(mg_gather_cell_rows(unclass(cluster), do.call(cbind, parts)))
+    ends <- cumsum(widths)
+    lapply(seq_along(parts), function(k) all[, seq.int(ends[k] - widths[k] + 1L, length.out = widths[k]), drop = FALSE])
+}
+
+check_cluster <- function(cluster, call = rlang::caller_env()) {
+    if (!is.null(cluster) && !inherits(cluster, "multigrade_cluster")) {
+        mg_abort("{.arg cluster} must be {.code NULL} or come from {.fn multigrade_cluster}.", call = call)
+    }
 }

@@ -47,6 +47,9 @@
 #'   measurement noise of the likelihood.
 #' @param probs Quantile probabilities for `n_samples > 0`.
 #' @param device,seed As in [RunMultigrade()].
+#' @param cluster `NULL`, or a [multigrade_cluster()] when this R process is one
+#'   of several ranks running the same script: each imputes its share of the
+#'   cells and every rank gets all of them (for large queries).
 #' @param ... Unused.
 #' @return For a list, a target features x cells matrix. With `n_samples > 0`
 #'   it has an attribute `"quantiles"`: a list of matrices of the same shape,
@@ -86,9 +89,10 @@ ImputeModality.default <- function(object, model, target, ...) {
 ImputeModality.list <- function(object, model, target, batch = NULL, continuous = NULL,
                                 present = NULL, library_size = NULL, decode_batch = NULL,
                                 value = c("expected", "foreground_probability"), n_samples = 0L,
-                                probs = c(0.025, 0.975), device = NULL, seed = NULL, ...) {
+                                probs = c(0.025, 0.975), device = NULL, seed = NULL, cluster = NULL, ...) {
     check_dots_empty(list(...))
     check_model(model)
+    check_cluster(cluster)
     target <- check_target(target, model)
     value <- match.arg(value)
     if (value == "foreground_probability" && model$modalities[[target]]$likelihood != "nbmixture") {
@@ -106,14 +110,19 @@ ImputeModality.list <- function(object, model, target, batch = NULL, continuous 
     data <- fill_unmeasured(data, model, device, n_threads)
     library <- imputation_library(library_size, data, model, target)
     decode_codes <- decoding_codes(decode_batch, model, length(data$cells))
-    out <- with_memory_advice(mg_impute(model$config, model$weights, core_data(data), device, n_threads,
-        match(target, names(model$modalities)), library, as.integer(n_samples), as.double(probs), seed,
-        decode_codes, value == "foreground_probability"), device)
+    # Cells x features matrices (the mean, then each quantile) of a share of the cells.
+    impute <- function(part, rows) {
+        out <- with_memory_advice(mg_impute(model$config, model$weights, core_data(part), device, n_threads,
+            match(target, names(model$modalities)), library[rows], as.integer(n_samples), as.double(probs), seed,
+            lapply(decode_codes, function(codes) codes[rows]), value == "foreground_probability"), device)
+        lapply(c(list(out$mean), out$quantiles), t)
+    }
+    values <- lapply(map_shards(data, cluster, impute), t)
     names_of <- list(model$modalities[[target]]$features, data$cells)
-    imputed <- out$mean
+    imputed <- values[[1]]
     dimnames(imputed) <- names_of
     if (n_samples > 0) {
-        quantiles <- lapply(out$quantiles, function(q) {
+        quantiles <- lapply(values[-1], function(q) {
             dimnames(q) <- names_of
             q
         })

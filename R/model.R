@@ -50,6 +50,9 @@ library_median <- function(m) {
 #'   log-variance).
 #' @param device,n_threads Where to compute (default: as in training).
 #' @param data Internal: already prepared data.
+#' @param cluster `NULL`, or a [multigrade_cluster()] when this R process is one
+#'   of several ranks running the same script: each embeds its share of the
+#'   cells and every rank gets all of them (for large queries).
 #' @param ... Unused.
 #' @return A cells x `latent_dim` matrix with cell names as row names.
 #' @examples
@@ -61,8 +64,9 @@ library_median <- function(m) {
 #' @export
 predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, continuous = NULL,
                                      present = NULL, type = c("latent", "logvar"),
-                                     device = NULL, n_threads = NULL, data = NULL, ...) {
+                                     device = NULL, n_threads = NULL, data = NULL, cluster = NULL, ...) {
     type <- match.arg(type)
+    check_cluster(cluster)
     if (is.null(newdata) && is.null(data) && type == "latent" && !is.null(object$embedding)) {
         return(object$embedding)
     }
@@ -82,8 +86,11 @@ predict.multigrade_model <- function(object, newdata = NULL, batch = NULL, conti
             present = present, schema = model_schema(object), missing_features = "pad", verbose = FALSE)
         data <- fill_unmeasured(data, object, device, n_threads)
     }
-    out <- with_memory_advice(mg_encode(object$config, object$weights, core_data(data), device, n_threads), device)
-    latent_names(if (type == "latent") out$mean else out$logvar, data$cells)
+    encode <- function(part, rows) {
+        out <- with_memory_advice(mg_encode(object$config, object$weights, core_data(part), device, n_threads), device)
+        list(if (type == "latent") out$mean else out$logvar)
+    }
+    latent_names(map_shards(data, cluster, encode)[[1]], data$cells)
 }
 
 # Cells x latent dimensions with the names every embedding carries.

@@ -200,7 +200,11 @@ check_training_arguments <- function(options, latent_dim, max_epochs, lr, batch_
 # The session continued from the plan's checkpoint, if it has one: the epochs already run
 # (their statistics) and whether training had finished.
 resume_session <- function(session, checkpoint, n_epochs, verbose) {
-    saved <- read_checkpoint(checkpoint)
+    saved <- if (!is.null(checkpoint) && !is.null(checkpoint$rank) && checkpoint$resume) {
+        rank_checkpoint(checkpoint, session)
+    } else {
+        read_checkpoint(checkpoint)
+    }
     if (is.null(saved)) return(list(history = list(), finished = FALSE))
     mg_trainer_resume(session, saved$trainer)
     done <- length(saved$history)

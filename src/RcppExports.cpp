@@ -182,6 +182,17 @@ BEGIN_RCPP
     return rcpp_result_gen;
 END_RCPP
 }
+// mg_trainer_common_epoch
+int mg_trainer_common_epoch(SEXP ptr, Rcpp::IntegerVector epochs);
+RcppExport SEXP _multigrade_mg_trainer_common_epoch(SEXP ptrSEXP, SEXP epochsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
+    Rcpp::traits::input_parameter< Rcpp::IntegerVector >::type epochs(epochsSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_trainer_common_epoch(ptr, epochs));
+    return rcpp_result_gen;
+END_RCPP
+}
 // mg_trainer_gather
 Rcpp::NumericMatrix mg_trainer_gather(SEXP ptr, Rcpp::NumericMatrix rows);
 RcppExport SEXP _multigrade_mg_trainer_gather(SEXP ptrSEXP, SEXP rowsSEXP) {
@@ -190,6 +201,17 @@ BEGIN_RCPP
     Rcpp::traits::input_parameter< SEXP >::type ptr(ptrSEXP);
     Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type rows(rowsSEXP);
     rcpp_result_gen = Rcpp::wrap(mg_trainer_gather(ptr, rows));
+    return rcpp_result_gen;
+END_RCPP
+}
+// mg_gather_cell_rows
+Rcpp::NumericMatrix mg_gather_cell_rows(Rcpp::List distributed, Rcpp::NumericMatrix rows);
+RcppExport SEXP _multigrade_mg_gather_cell_rows(SEXP distributedSEXP, SEXP rowsSEXP) {
+BEGIN_RCPP
+    Rcpp::RObject rcpp_result_gen;
+    Rcpp::traits::input_parameter< Rcpp::List >::type distributed(distributedSEXP);
+    Rcpp::traits::input_parameter< Rcpp::NumericMatrix >::type rows(rowsSEXP);
+    rcpp_result_gen = Rcpp::wrap(mg_gather_cell_rows(distributed, rows));
     return rcpp_result_gen;
 END_RCPP
 }
@@ -415,7 +437,9 @@ static const R_CallMethodDef CallEntries[] = {
     {"_multigrade_mg_trainer_set_data", (DL_FUNC) &_multigrade_mg_trainer_set_data, 2},
     {"_multigrade_mg_trainer_result", (DL_FUNC) &_multigrade_mg_trainer_result, 2},
     {"_multigrade_mg_trainer_encode", (DL_FUNC) &_multigrade_mg_trainer_encode, 3},
+    {"_multigrade_mg_trainer_common_epoch", (DL_FUNC) &_multigrade_mg_trainer_common_epoch, 2},
     {"_multigrade_mg_trainer_gather", (DL_FUNC) &_multigrade_mg_trainer_gather, 2},
+    {"_multigrade_mg_gather_cell_rows", (DL_FUNC) &_multigrade_mg_gather_cell_rows, 2},
     {"_multigrade_mg_trainer_checkpoint", (DL_FUNC) &_multigrade_mg_trainer_checkpoint, 2},
     {"_multigrade_mg_trainer_resume", (DL_FUNC) &_multigrade_mg_trainer_resume, 2},
     {"_multigrade_mg_trainer_close", (DL_FUNC) &_multigrade_mg_trainer_close, 1},

@@ -78,16 +78,20 @@ TrainConfig train_config(const Rcpp::List& x) {
   tc.data_placement = parse_data_placement(field<std::string>(x, "data_placement"));
   tc.matmul_precision = parse_matmul_precision(field<std::string>(x, "matmul_precision"));
   tc.keyed_draws = field<bool>(x, "keyed_draws");
-  if (x.containsElementNamed("distributed") && !Rf_isNull(x["distributed"])) {
-    const Rcpp::List d = x["distributed"];
-    tc.distributed.rank = field<int>(d, "rank");
-    tc.distributed.world_size = field<int>(d, "world_size");
-    tc.distributed.master_addr = field<std::string>(d, "master_addr");
-    tc.distributed.master_port = field<int>(d, "master_port");
-    tc.distributed.backend = field<std::string>(d, "backend");
-    tc.distributed.timeout_seconds = field<double>(d, "timeout");
-  }
+  if (x.containsElementNamed("distributed") && !Rf_isNull(x["distributed"]))
+    tc.distributed = distributed_config(x["distributed"]);
   return tc;
+}
+
+DistributedConfig distributed_config(const Rcpp::List& d) {
+  DistributedConfig config;
+  config.rank = field<int>(d, "rank");
+  config.world_size = field<int>(d, "world_size");
+  config.master_addr = field<std::string>(d, "master_addr");
+  config.master_port = field<int>(d, "master_port");
+  config.backend = field<std::string>(d, "backend");
+  config.timeout_seconds = field<double>(d, "timeout");
+  return config;
 }
 
 DataInput data_input(const Rcpp::List& x) {

@@ -12,6 +12,7 @@ namespace r {
 
 ModelConfig model_config(const Rcpp::List& x);
 TrainConfig train_config(const Rcpp::List& x);
+DistributedConfig distributed_config(const Rcpp::List& x);  // multigrade_cluster() as a list
 DataInput data_input(const Rcpp::List& x);
 std::vector<NamedArray> named_arrays(const Rcpp::List& weights);
 Rcpp::List weights_list(const std::vector<NamedArray>& arrays);

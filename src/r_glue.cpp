@@ -136,6 +136,12 @@ Rcpp::List mg_trainer_encode(SEXP ptr, Rcpp::LogicalVector use_modality, int n_t
   return latent_list(s.trainer->encode(use));
 }
 
+// The latest of `epochs` that every data-parallel rank has a checkpoint of (-1: none).
+// [[Rcpp::export(rng = false)]]
+int mg_trainer_common_epoch(SEXP ptr, Rcpp::IntegerVector epochs) {
+  return session(ptr).trainer->common_epoch(std::vector<int>(epochs.begin(), epochs.end()));
+}
+
 // Data-parallel training: this rank's rows (its cells x width) -> every rank's, in data order.
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericMatrix mg_trainer_gather(SEXP ptr, Rcpp::NumericMatrix rows) {
@@ -144,6 +150,18 @@ Rcpp::NumericMatrix mg_trainer_gather(SEXP ptr, Rcpp::NumericMatrix rows) {
   for (int i = 0; i < n; ++i)
     for (int d = 0; d < width; ++d) local[static_cast<size_t>(i) * width + d] = static_cast<float>(rows(i, d));
   const std::vector<float> all = session(ptr).trainer->gather_cells(local, width);
+  return latent_matrix(static_cast<int64_t>(all.size()) / width, width, all);
+}
+
+// Data-parallel inference: this rank's rows (its cells x width) -> every rank's, in data order.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix mg_gather_cell_rows(Rcpp::List distributed, Rcpp::NumericMatrix rows) {
+  const int n = rows.nrow(), width = rows.ncol();
+  std::vector<float> local(static_cast<size_t>(n) * width);
+  for (int i = 0; i < n; ++i)
+    for (int d = 0; d < width; ++d) local[static_cast<size_t>(i) * width + d] = static_cast<float>(rows(i, d));
+  const std::vector<float> all =
+      multigrade::gather_cell_rows(multigrade::r::distributed_config(distributed), local, width);
   return latent_matrix(static_cast<int64_t>(all.size()) / width, width, all);
 }
 

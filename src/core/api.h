@@ -292,6 +292,9 @@ class Trainer {
   // the epoch not counted, training not finished).
   TrainerCheckpoint checkpoint(bool interrupted = false) const;
   void resume(const TrainerCheckpoint& state);
+  // The latest of these epochs (checkpoints this rank holds) that every data-parallel rank
+  // holds, -1 if none (alone: the latest): ranks resume from the same epoch.
+  int common_epoch(const std::vector<int>& epochs) const;
   std::string memory_sizes_now() const;       // the sizes an out-of-memory error names
   std::vector<int> validation_cells() const;  // 0-based; in a data-parallel run, of all ranks' cells
   // Data-parallel training: rows of `width` values for this rank's cells -> those of all
@@ -345,6 +348,11 @@ ImputeResult impute_modality(const ModelConfig& model, const std::vector<NamedAr
 ImputeResult decode_latent(const ModelConfig& model, const std::vector<NamedArray>& weights,
                            const std::vector<float>& z, int64_t n_points, const std::vector<const int*>& categorical,
                            const std::vector<const double*>& continuous, size_t target, const std::string& device);
+
+// Data-parallel inference (embedding or imputing a large query rank by rank): rows of `width`
+// values for this rank's cells (cells i % world_size == rank of all, in order) -> the rows of
+// all ranks' cells, in data order, through a group of the ranks that lives for this call.
+std::vector<float> gather_cell_rows(const DistributedConfig& config, const std::vector<float>& rows, int64_t width);
 
 // Names and shapes of all parameters of a configuration (for validation of loaded files).
 std::vector<NamedArray> parameter_layout(const ModelConfig& model);

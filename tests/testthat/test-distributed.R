@@ -70,6 +70,30 @@ test_that("streamed from .h5ad files, two ranks train exactly like one process o
     expect_lt(max(abs(ranks[[1]]$embedding - alone$embedding)), 1e-4)
 })
 
+test_that("ranks map, embed and impute a query together: each its share, all get every cell", {
+    s <- split_cite()
+    run <- launch_ranks(2, "infer")
+    expect_false(inherits(run$launched, "error"))
+    ranks <- run$results
+    expect_identical(ranks[[1]]$mapped, ranks[[2]]$mapped)
+    expect_identical(ranks[[1]]$predictions, ranks[[2]]$predictions)
+    expect_identical(ranks[[1]]$embedding, ranks[[2]]$embedding)
+    expect_identical(ranks[[1]]$imputed[, ], ranks[[2]]$imputed[, ])
+    # One process with the same reference (trained alike on every rank) embeds and imputes the
+    # same values, in the same cell order.
+    reference <- suppressWarnings(RunMultigrade(list(rna = s$cite$rna[, s$ref], adt = s$cite$adt[, s$ref]),
+        batch = s$cite$obs$batch[s$ref], seed = 1, max_epochs = 6, options = multigrade_options(n_threads = 1),
+        verbose = FALSE))
+    query <- list(rna = s$cite$rna[, s$query])
+    as_reference <- rep("s1d1", sum(s$query))
+    expect_equal(ranks[[1]]$embedding, predict(reference, query, batch = as_reference), tolerance = 1e-6)
+    alone <- ImputeModality(query, reference, target = "adt", batch = as_reference, n_samples = 4, seed = 3)
+    expect_equal(ranks[[1]]$imputed[, ], alone[, ], tolerance = 1e-6)
+    expect_identical(dimnames(ranks[[1]]$imputed), dimnames(alone))
+    expect_identical(names(attr(ranks[[1]]$imputed, "quantiles")), names(attr(alone, "quantiles")))
+    expect_gt(mean(ranks[[1]]$predictions$predicted.cell_type == s$cite$obs$cell_type[s$query]), 0.3)
+})
+
 test_that("with MMD alignment the ranks agree with each other and stay close to one process", {
     cite <- cite_data()
     run <- launch_ranks(2, "latent")
@@ -83,15 +107,16 @@ test_that("with MMD alignment the ranks agree with each other and stay close to 
 
 test_that("a rank killed mid-run makes the other fail with a classed error within a minute, and the job resumes", {
     checkpoints <- tempfile("checkpoints")
-    run <- launch_ranks(2, "latent", die_after = 2, checkpoints = checkpoints)
+    prefix <- tempfile("ranks")
+    run <- launch_ranks(2, "latent", die_after = 4, checkpoints = checkpoints, prefix = prefix)
     expect_s3_class(run$launched, "mg_error_distributed")
     expect_null(run$results[[2]])  # killed: it wrote nothing
     survivor <- run$results[[1]]
     expect_true("mg_error_distributed" %in% survivor$error_class)
     expect_match(survivor$message, "another rank has probably stopped")
-    message(sprintf("the surviving rank stopped %.1f s into training (the other was killed 2 s after start)",
-        survivor$seconds))
-    expect_lt(survivor$seconds, 2 + 60)
+    waited <- as.numeric(survivor$when - readRDS(paste0(prefix, "-killed.rds")), units = "secs")
+    message(sprintf("the surviving rank stopped %.2f s after the other was killed", waited))
+    expect_lt(waited, 60)
     # Each rank kept its own checkpoint; starting the job again continues from them to the end.
     expect_true(all(file.exists(file.path(checkpoints, sprintf("multigrade-checkpoint-rank%d.rds", 0:1)))))
     done <- readRDS(file.path(checkpoints, "multigrade-checkpoint-rank0.rds"))$history
@@ -100,4 +125,22 @@ test_that("a rank killed mid-run makes the other fail with a classed error withi
     expect_identical(resumed$results[[1]]$weights, resumed$results[[2]]$weights)
     expect_gt(nrow(resumed$results[[1]]$history), length(done))
     expect_equal(resumed$results[[1]]$history$epoch[seq_along(done)], seq_along(done))
+})
+
+test_that("ranks whose latest checkpoints differ resume from the epoch they all hold", {
+    checkpoints <- tempfile("checkpoints")
+    first <- launch_ranks(2, "none", checkpoints = checkpoints)  # 6 epochs, checkpoints at 2, 4 and 6
+    expect_false(inherits(first$launched, "error"))
+    rank1 <- file.path(checkpoints, "multigrade-checkpoint-rank1.rds")
+    expect_true(file.exists(sub("\\.rds$", "-previous.rds", rank1)))
+    # Rank 1 as if it had died after epoch 6's last collective, before its checkpoint: it holds
+    # epoch 4, rank 0 epochs 6 and 4.
+    file.rename(sub("\\.rds$", "-previous.rds", rank1), rank1)
+    expect_length(readRDS(rank1)$history, 4)
+    again <- launch_ranks(2, "none", checkpoints = checkpoints)
+    expect_false(inherits(again$launched, "error"))
+    # Both resumed at epoch 4 and retrained 5 and 6: the weights of the first run, bit for bit.
+    expect_identical(again$results[[1]]$weights, again$results[[2]]$weights)
+    expect_identical(again$results[[1]]$weights, first$results[[1]]$weights)
+    expect_equal(again$results[[1]]$history$epoch, 1:6)
 })

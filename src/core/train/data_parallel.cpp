@@ -81,6 +81,17 @@ double DataParallel::gradient_weight(size_t step, int64_t local_size) const {
   return static_cast<double>(local_size) / static_cast<double>(step_sizes_.at(step));
 }
 
+int64_t DataParallel::common_value(const std::vector<int64_t>& values, int64_t upper) {
+  at::Tensor count = at::zeros({upper + 1}, at::kLong);
+  int64_t* has = count.data_ptr<int64_t>();
+  for (int64_t v : values)
+    if (v >= 0 && v <= upper) has[v] = 1;
+  reduce(count);
+  for (int64_t v = upper; v >= 0; --v)
+    if (has[v] == world_) return v;
+  return -1;
+}
+
 void DataParallel::reduce(at::Tensor& tensor) {
   if (group_) group_->all_reduce_sum(tensor);
 }
@@ -92,6 +103,13 @@ std::vector<float> DataParallel::gather_rows(const std::vector<float>& rows, int
   for (int64_t j = 0; j < n_local_; ++j) std::copy_n(rows.data() + j * width, width, out + global_id(j) * width);
   reduce(all);
   return std::vector<float>(out, out + n_global_ * width);
+}
+
+std::vector<float> gather_cell_rows(const DistributedConfig& config, const std::vector<float>& rows, int64_t width) {
+  if (width <= 0) throw std::invalid_argument("gather_cell_rows: rows need a positive width");
+  DataParallel parallel(config, std::vector<int64_t>(rows.size() / static_cast<size_t>(width), 0),
+                        at::Device(at::kCPU));
+  return parallel.gather_rows(rows, width);
 }
 
 double DataParallel::collective_seconds() const { return group_ ? group_->collective_seconds() : 0.0; }

@@ -47,6 +47,9 @@ class DataParallel {
                                             std::mt19937_64& rng);
   // This trainer's share of step k's global batch (1 alone).
   double gradient_weight(size_t step, int64_t local_size) const;
+  // The largest of `values` (each in 0..upper) that every rank has among its own (alone: the
+  // largest), -1 if none: the epoch of checkpoints that all ranks can resume from.
+  int64_t common_value(const std::vector<int64_t>& values, int64_t upper);
   // Sums over the ranks, in place (nothing alone).
   void reduce(at::Tensor& tensor);
   // Rows of width `width` for this trainer's cells -> the rows of all cells, in global order.

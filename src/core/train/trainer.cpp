@@ -427,6 +427,11 @@ std::vector<int> Trainer::validation_cells() const {
   return std::vector<int>(cells.begin(), cells.end());
 }
 
+int Trainer::common_epoch(const std::vector<int>& epochs) const {
+  return static_cast<int>(impl_->parallel->common_value(std::vector<int64_t>(epochs.begin(), epochs.end()),
+                                                        std::max(impl_->config.max_epochs, 0)));
+}
+
 std::vector<float> Trainer::gather_cells(const std::vector<float>& rows, int64_t width) const {
   return impl_->parallel->gather_rows(rows, width);
 }
