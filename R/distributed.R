@@ -10,7 +10,10 @@
 #' train/validation split, and they share their epoch losses, so early
 #' stopping, KL warm-up and NaN rollback decide alike everywhere. Each returns
 #' the same model, with the embedding of all cells (gathered from the ranks);
-#' save it from rank 0 only. With `multigrade_options(draws = "keyed")` the run
+#' save it from rank 0 only. [MapToReference()] with these options trains the
+#' query's rows the same way, and [predict()][predict.multigrade_model()] and
+#' [ImputeModality()] take `cluster =` to embed or impute a large query rank by
+#' rank (each its share; every rank gets all cells). With `multigrade_options(draws = "keyed")` the run
 #' takes exactly the steps of one process with the same seed, whatever the
 #' number of ranks; the MMD term is then the one exception, computed within
 #' each rank's share of a minibatch (each minibatch holds two groups; a rank
