@@ -43,6 +43,10 @@
 #' @param rank This process's rank, `0` to `world_size - 1`.
 #' @param world_size The number of ranks.
 #' @param master_addr,master_port Where rank 0 serves the rendezvous.
+#' @param local_rank This process's rank among the ranks on its machine, for
+#'   picking its GPU (`device = paste0("cuda:", cluster$local_rank)`): by
+#'   default from `LOCAL_RANK` (torchrun), `SLURM_LOCALID` or
+#'   `OMPI_COMM_WORLD_LOCAL_RANK`, else `rank`.
 #' @param backend `"auto"` (NCCL on CUDA devices where built, else Gloo),
 #'   `"gloo"` or `"nccl"`.
 #' @param timeout Seconds a rank waits for the others (to join, or in a
@@ -54,7 +58,7 @@
 #' multigrade_cluster(rank = 0, world_size = 2, master_port = 29512)
 #' @export
 multigrade_cluster <- function(rank = NULL, world_size = NULL, master_addr = NULL, master_port = NULL,
-                               backend = c("auto", "gloo", "nccl"), timeout = 60) {
+                               local_rank = NULL, backend = c("auto", "gloo", "nccl"), timeout = 60) {
     backend <- match.arg(backend)
     env <- function(...) {
         for (nm in c(...)) {
@@ -76,12 +80,17 @@ multigrade_cluster <- function(rank = NULL, world_size = NULL, master_addr = NUL
     if (is.na(rank) || rank < 0 || rank >= world_size) {
         mg_abort("{.arg rank} must be a whole number from 0 to {world_size - 1}.")
     }
+    local_rank <- suppressWarnings(as.integer(local_rank %||%
+        env("LOCAL_RANK", "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK") %||% rank))
+    if (is.na(local_rank) || local_rank < 0 || local_rank > rank) {
+        mg_abort("{.arg local_rank} must be a whole number from 0 to the rank ({rank}).")
+    }
     master_port <- suppressWarnings(as.integer(master_port %||% env("MASTER_PORT") %||% 29500L))
     if (is.na(master_port) || master_port < 1 || master_port > 65535) {
         mg_abort("{.arg master_port} must be a port number (1 to 65535).")
     }
     check_number(timeout, min = 1)
-    structure(list(rank = rank, world_size = world_size,
+    structure(list(rank = rank, world_size = world_size, local_rank = local_rank,
         master_addr = as.character(master_addr %||% env("MASTER_ADDR") %||% "127.0.0.1"),
         master_port = master_port, backend = backend, timeout = as.double(timeout)), class = "multigrade_cluster")
 }
@@ -99,7 +108,7 @@ print.multigrade_cluster <- function(x, ...) {
 #' `WORLD_SIZE`, `MASTER_ADDR` (`127.0.0.1`) and `MASTER_PORT` set, so that
 #' `multigrade_cluster()` inside the script finds its place, and waits for all
 #' of them. For one machine with several GPUs (each rank then picks its own,
-#' e.g. `device = paste0("cuda:", multigrade_cluster()$rank)`) or for trying a
+#' e.g. `device = paste0("cuda:", multigrade_cluster()$local_rank)`) or for trying a
 #' multi-machine script locally.
 #'
 #' @param script Path of the R script every rank runs.

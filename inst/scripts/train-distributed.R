@@ -6,7 +6,9 @@ library(multigrade)
 args <- commandArgs(trailingOnly = TRUE)
 data <- readRDS(args[1])
 cluster <- multigrade_cluster()  # rank, ranks and rendezvous from the launcher's environment
-device <- if (multigrade_torch_info()$cuda_available) paste0("cuda:", cluster$rank %% max(1, multigrade_torch_info()$cuda_device_count)) else "cpu"
+# One GPU per rank on its own machine (with --gpus-per-task=1 each task sees one, cuda:0).
+gpus <- multigrade_torch_info()$cuda_device_count
+device <- if (multigrade_torch_info()$cuda_available) paste0("cuda:", cluster$local_rank %% max(1, gpus)) else "cpu"
 model <- RunMultigrade(data$modalities, batch = data$batch, seed = 1, device = device,
     options = multigrade_options(distributed = cluster),
     checkpoint_dir = file.path(dirname(args[2]), "checkpoints"), resume = TRUE,

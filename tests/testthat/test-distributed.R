@@ -13,8 +13,11 @@ test_that("multigrade_cluster reads the launcher's environment and rejects bad p
     expect_s3_class(cluster, "multigrade_cluster")
     expect_identical(c(cluster$rank, cluster$world_size, cluster$master_port), c(1L, 3L, 29611L))
     expect_identical(cluster$master_addr, "10.0.0.5")
-    slurm <- withr_env(c(SLURM_PROCID = "0", SLURM_NTASKS = "2"), multigrade_cluster(master_port = 29612))
-    expect_identical(c(slurm$rank, slurm$world_size), c(0L, 2L))
+    expect_identical(cluster$local_rank, 1L)
+    slurm <- withr_env(c(SLURM_PROCID = "3", SLURM_NTASKS = "4", SLURM_LOCALID = "1"),
+        multigrade_cluster(master_port = 29612))
+    expect_identical(c(slurm$rank, slurm$world_size, slurm$local_rank), c(3L, 4L, 1L))
+    expect_error(multigrade_cluster(rank = 1, world_size = 2, local_rank = 2), "local_rank", class = "mg_error_input")
     expect_error(multigrade_cluster(rank = 2, world_size = 2), "rank", class = "mg_error_input")
     expect_error(multigrade_cluster(rank = 0, world_size = 2, master_port = 70000), "port", class = "mg_error_input")
     expect_error(multigrade_options(distributed = list(rank = 0)), "multigrade_cluster", class = "mg_error_input")
