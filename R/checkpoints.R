@@ -72,12 +72,12 @@ read_checkpoint <- function(plan, call = rlang::caller_env()) {
 # checkpoint, one checkpoint behind the others, and the ranks then resume from the epoch they
 # all hold (rank_checkpoint()).
 write_checkpoint <- function(plan, session, history, interrupted = FALSE) {
-    if (!is.null(plan$rank) && file.exists(plan$file)) file.rename(plan$file, previous_checkpoint_file(plan$file))
     trainer <- mg_trainer_checkpoint(session, interrupted)
     state <- list(format = "multigrade_checkpoint", version = 1L, fingerprint = plan$fingerprint,
         trainer = trainer, history = history, checksums = state_checksums(trainer, history),
         written = format(Sys.time(), "%Y-%m-%d %H:%M:%S %Z"))
-    write_atomically(plan$file, function(path) saveRDS(state, path, compress = FALSE))
+    write_atomically(plan$file, function(path) saveRDS(state, path, compress = FALSE),
+        previous = if (!is.null(plan$rank)) previous_checkpoint_file(plan$file))
 }
 
 state_checksums <- function(trainer, history) {

@@ -70,3 +70,20 @@ test_that("checkpoints of another run, existing ones and damaged ones are refuse
     fresh <- checkpoint_run(checkpoint_dir = tempfile("checkpoints"), resume = TRUE, max_epochs = 6)
     expect_identical(fresh$embedding, first$embedding)
 })
+
+test_that("a rank's checkpoint is replaced only once the new one is written, the old one kept as previous", {
+    dir <- tempfile("atomic")
+    dir.create(dir)
+    file <- file.path(dir, "state.rds")
+    previous <- file.path(dir, "state-previous.rds")
+    write_atomically <- multigrade:::write_atomically
+    write_atomically(file, function(path) saveRDS("first", path), previous = previous)
+    expect_identical(readRDS(file), "first")
+    expect_false(file.exists(previous))
+    write_atomically(file, function(path) saveRDS("second", path), previous = previous)
+    expect_identical(c(readRDS(file), readRDS(previous)), c("second", "first"))
+    # A write that fails (or a process killed while writing) leaves both as they were.
+    expect_error(write_atomically(file, function(path) stop("disk full"), previous = previous), "disk full")
+    expect_identical(c(readRDS(file), readRDS(previous)), c("second", "first"))
+    expect_identical(sort(list.files(dir, all.files = TRUE, no.. = TRUE)), c("state-previous.rds", "state.rds"))
+})
