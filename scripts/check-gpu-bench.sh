@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Smoke test of bench/gpu/run.sh, the GPU machine's one-call device check, on the CPU with tiny
-# sizes (about 20 s): the script must pass (C++ tests, loss and kNN agreement) and write a
-# train line for every batch size and precision plus the embedding, imputation, mapping and
-# MIL rates, so that a session lent a GPU spends its minutes measuring, not debugging.
+# sizes (about 25 s): the script must pass (C++ tests; loss, kNN and data-parallel agreement)
+# and write a train line for every batch size and precision plus the embedding, imputation,
+# mapping and MIL rates, so that a session lent a GPU spends its minutes measuring, not
+# debugging.
 #   bash scripts/check-gpu-bench.sh [build dir with test_core and bench_core]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -20,7 +21,7 @@ for task in embed impute map_query mil_train mil_predict; do
   grep "\"task\":\"$task\"" "$jsonl" | grep -Eq '"cells_per_s":[0-9]*\.?[0-9]*[1-9]' ||
     { echo "gpu bench: no $task rate"; missing=1; }
 done
-for task in cpp_tests loss_agreement knn_agreement summary; do
+for task in cpp_tests loss_agreement knn_agreement data_parallel summary; do
   grep -q "\"task\":\"$task\"" "$jsonl" || { echo "gpu bench: no $task line"; missing=1; }
 done
 grep '"task":"summary"' "$jsonl" | grep -q '"failed":\[\]' || { echo "gpu bench: a step failed"; missing=1; }

@@ -13,7 +13,9 @@
 //              [--input PREFIX (a real dataset from bench/gpu/export_dataset.py instead of simulated cells)]
 //              [--embedding-out FILE (the joint embedding, float32 cells x latent, cell-major)]
 //              [--rank R --world-size W --port P (data-parallel: this process trains rank R's share of
-//               the cells with W - 1 others over Gloo on loopback; bench/distributed.sh starts them)]
+//               the cells with W - 1 others on loopback; bench/distributed.sh starts them)]
+//              [--backend auto|gloo|nccl (auto: NCCL on CUDA where built, else Gloo)]
+//              [--keyed-draws 1 (random draws keyed by cell: W ranks take one process's steps)]
 // --batch and --matmul-precision take comma-separated lists: one training per combination on
 // the same data (the last one's weights are embedded, imputed and mapped).
 #include <algorithm>
@@ -59,6 +61,7 @@ struct Args {
   std::vector<int64_t> batches{256};               // --batch: one training each
   std::vector<std::string> precisions{"highest"};  // --matmul-precision: likewise
   bool host_draws = false;
+  bool keyed_draws = false;
   std::string input;
   std::string embedding_out;
   multigrade::DistributedConfig distributed;
@@ -132,6 +135,10 @@ Args parse(int argc, char** argv) {
       a.distributed.world_size = std::atoi(v);
     else if (key == "--port")
       a.distributed.master_port = std::atoi(v);
+    else if (key == "--backend")
+      a.distributed.backend = v;
+    else if (key == "--keyed-draws")
+      a.keyed_draws = std::atoi(v) != 0;
     else {
       std::fprintf(stderr, "unknown argument %s\n", key.c_str());
       std::exit(2);
@@ -353,6 +360,7 @@ int main(int argc, char** argv) {
   tc.seed = 1;
   tc.data_placement = multigrade::parse_data_placement(args.data_placement);
   tc.host_random_draws = args.host_draws;
+  tc.keyed_draws = args.keyed_draws;
   tc.distributed = args.distributed;
 
   // Each trainer (and its copy of the data) is released before the next and before the

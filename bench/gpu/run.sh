@@ -8,7 +8,9 @@
 # 2. runs the C++ tests, with the device agreement tests on --device;
 # 3. checks that training there follows the CPU: the epoch losses of one simulated run with the
 #    CPU's random draws (--host-draws), and the 5-fold 15-NN cell-type accuracy of the bundled
-#    CITE-seq cells' embedding, each trained on --device and on the CPU;
+#    CITE-seq cells' embedding, each trained on --device and on the CPU; and that two
+#    data-parallel ranks on the device (Gloo through the host; NCCL too where it was built and
+#    there are two GPUs) follow one process's epoch losses (draws keyed by cell);
 # 4. measures training at each batch size with float32 and TF32 products (--cells generated
 #    cells, data on the device), then embedding, imputation, query mapping and MIL rates, and
 #    --big-cells cells at the two largest batch sizes if the time budget allows;
@@ -93,12 +95,20 @@ finish() {
 # 1. Build.
 prefix=$(python3 -c 'import torch; print(torch.utils.cmake_prefix_path)' 2>/dev/null || true)
 [ -n "$prefix" ] || prefix=$(dirname "$(find /usr/lib /usr/local/lib -name TorchConfig.cmake 2>/dev/null | head -n 1)")
+# PyTorch's wheels keep nccl.h in the nvidia-nccl package, outside LibTorch's include folders.
+nccl=()
+if py=$(python_with nvidia.nccl); then
+  nccl_include=$("$py" -c 'import os, nvidia.nccl; print(os.path.join(list(nvidia.nccl.__path__)[0], "include"))')
+  [ -f "$nccl_include/nccl.h" ] && nccl=(-DMULTIGRADE_NCCL_INCLUDE_DIR="$nccl_include")
+fi
 generator=()
 command -v ninja >/dev/null && [ ! -f "$build_dir/CMakeCache.txt" ] && generator=(-G Ninja)
 t0=$(date +%s)
-if cmake -S src/core -B "$build_dir" "${generator[@]}" -DCMAKE_PREFIX_PATH="$prefix" >"$out/cmake.log" 2>&1 &&
+if cmake -S src/core -B "$build_dir" "${generator[@]}" "${nccl[@]}" -DCMAKE_PREFIX_PATH="$prefix" \
+     >"$out/cmake.log" 2>&1 &&
    cmake --build "$build_dir" --target test_core bench_core -j"$threads" >"$out/build.log" 2>&1; then
-  emit "{\"task\":\"build\",\"seconds\":$(($(date +%s) - t0)),\"libtorch_prefix\":\"$prefix\"}"
+  backends=$(sed -nE 's/.*data-parallel backends: (.*)$/\1/p' "$out/cmake.log" | tail -n 1)
+  emit "{\"task\":\"build\",\"seconds\":$(($(date +%s) - t0)),\"libtorch_prefix\":\"$prefix\",\"data_parallel_backends\":\"$backends\"}"
 else
   tail -n 40 "$out/cmake.log" "$out/build.log" 2>/dev/null
   failed_steps+=(build)
@@ -149,6 +159,38 @@ if py=$(python_with "h5py, numpy, scipy"); then
 else
   skip knn_agreement "no python3 with h5py, numpy and scipy"
 fi
+
+# 3c. Two data-parallel ranks on the device against one process, all with draws keyed by cell
+# and one donor (no MMD term, the one part that differs by rank): the epoch losses may differ
+# by rounding only. Gloo sums through the host; NCCL needs a GPU per rank.
+parallel="--cells 3000 --epochs 2 --batch 256 --donors 1 --keyed-draws 1 --data-placement device --query-cells 0 --mil-cells 0"
+rank_threads=$((threads / 2)); [ "$rank_threads" -ge 1 ] || rank_threads=1
+timeout 120 $bench $parallel --device "$device" --threads "$rank_threads" >"$out/parallel-one.log" 2>&1
+gpus=$(nvidia-smi --list-gpus 2>/dev/null | wc -l)
+for backend in gloo nccl; do
+  devices=("$device" "$device")
+  if [ "$backend" = nccl ]; then
+    if [[ "${backends:-}" != *"nccl 1"* ]] || [ "$device" = cpu ] || [ "$gpus" -lt 2 ]; then
+      skip "data_parallel nccl" "needs NCCL in the build and two GPUs (built: ${backends:-unknown}; GPUs: $gpus)"
+      continue
+    fi
+    devices=(cuda:0 cuda:1)
+  fi
+  rendezvous=$((24000 + RANDOM % 10000))
+  for r in 0 1; do
+    timeout 120 $bench $parallel --device "${devices[$r]}" --threads "$rank_threads" --rank "$r" --world-size 2 \
+      --port "$rendezvous" --backend "$backend" >"$out/parallel-$backend-$r.log" 2>&1 &
+  done
+  wait
+  worst=$(paste <(losses "$out/parallel-$backend-0.log") <(losses "$out/parallel-one.log") |
+    awk 'NF == 2 { d = ($1 - $2) / (1 + ($2 < 0 ? -$2 : $2)); d = d < 0 ? -d : d; if (d > w) w = d; n++ }
+         END { if (n == 0) print "null"; else printf "%.3e", w }')
+  allreduce=$(grep '"task":"train"' "$out/parallel-$backend-0.log" | sed -E 's/.*"allreduce_ms_per_step":([0-9.]+).*/\1/')
+  agree=false
+  [ "$worst" != null ] && awk -v w="$worst" 'BEGIN { exit !(w < 1e-3) }' && agree=true
+  emit "{\"task\":\"data_parallel\",\"backend\":\"$backend\",\"device\":\"$device\",\"ranks\":2,\"max_relative_difference\":$worst,\"allreduce_ms_per_step\":${allreduce:-null},\"pass\":$agree}"
+  [ "$agree" = true ] || failed_steps+=("data_parallel_$backend")
+done
 
 # 4. Throughput on generated cells: every batch size with float32 and TF32 products, then
 # embedding, imputation, query mapping and MIL.
