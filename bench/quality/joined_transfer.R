@@ -15,16 +15,14 @@
 
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "load.R"))
 options(multigrade.verbose = FALSE)
-say <- function(...) cat(sprintf(...), "\n", sep = "")
-args <- commandArgs(trailingOnly = TRUE)
-seeds <- seq_len(if (length(args)) as.integer(args[1]) else 3L)
+seeds <- seeds_argument()
 weights <- c(0, 0.25, 0.5, 0.75, 0.9, 1)
 
-d <- load_datasets()$cite
-s <- split_donors(d)
-truth <- as.character(d$obs$cell_type)
-ref_labels <- truth[s$ref]
-query_labels <- truth[s$query]
+cite <- cite_split()
+d <- cite$d
+s <- cite$s
+ref_labels <- cite$ref_labels
+query_labels <- cite$query_labels
 
 vote <- function(nn, labels) apply(nn, 1, function(ix) majority(labels[ix]))
 neighbour_scale <- function(x) mean(FNN::get.knn(x, k = 15)$nn.dist[, 15])

@@ -7,3 +7,20 @@ bench_root <- function() {
 }
 for (f in c("metrics.R", "peers.R", "datasets.R")) source(file.path(bench_root(), f))
 suppressPackageStartupMessages(library(multigrade))
+
+say <- function(...) cat(sprintf(...), "\n", sep = "")
+
+# The seeds a script runs: 1 to its first command-line argument (default `default`).
+seeds_argument <- function(default = 3L) {
+    args <- commandArgs(trailingOnly = TRUE)
+    seq_len(if (length(args) >= 1) as.integer(args[1]) else default)
+}
+
+# The CITE split of the mapping scripts: reference donor s1d1, query donor s1d2, with both
+# sides' cell types.
+cite_split <- function() {
+    d <- load_datasets()$cite
+    s <- split_donors(d)
+    truth <- as.character(d$obs$cell_type)
+    list(d = d, s = s, ref_labels = truth[s$ref], query_labels = truth[s$query])
+}

@@ -10,15 +10,13 @@
 
 source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "load.R"))
 options(multigrade.verbose = FALSE)
-say <- function(...) cat(sprintf(...), "\n", sep = "")
-args <- commandArgs(trailingOnly = TRUE)
-seeds <- seq_len(if (length(args)) as.integer(args[1]) else 3L)
+seeds <- seeds_argument()
 
-d <- load_datasets()$cite
-s <- split_donors(d)
-truth <- as.character(d$obs$cell_type)
-ref_labels <- truth[s$ref]
-query_labels <- truth[s$query]
+cite <- cite_split()
+d <- cite$d
+s <- cite$s
+ref_labels <- cite$ref_labels
+query_labels <- cite$query_labels
 rna <- d$mods$rna
 set.seed(101)
 dropped <- sort(sample.int(nrow(rna), round(nrow(rna) / 4)))
