@@ -142,27 +142,33 @@ int mg_trainer_common_epoch(SEXP ptr, Rcpp::IntegerVector epochs) {
   return session(ptr).trainer->common_epoch(std::vector<int>(epochs.begin(), epochs.end()));
 }
 
-// Data-parallel training: this rank's rows (its cells x width) -> every rank's, in data order.
-// [[Rcpp::export(rng = false)]]
-Rcpp::NumericMatrix mg_trainer_gather(SEXP ptr, Rcpp::NumericMatrix rows) {
+// This rank's rows (its cells x width) through `gather` (row-major floats of this rank's cells ->
+// those of every rank's, in data order), back as an all cells x width matrix.
+template <typename Gather>
+Rcpp::NumericMatrix gathered_rows(const Rcpp::NumericMatrix& rows, Gather gather) {
   const int n = rows.nrow(), width = rows.ncol();
   std::vector<float> local(static_cast<size_t>(n) * width);
   for (int i = 0; i < n; ++i)
     for (int d = 0; d < width; ++d) local[static_cast<size_t>(i) * width + d] = static_cast<float>(rows(i, d));
-  const std::vector<float> all = session(ptr).trainer->gather_cells(local, width);
+  const std::vector<float> all = gather(local, width);
   return latent_matrix(static_cast<int64_t>(all.size()) / width, width, all);
 }
 
-// Data-parallel inference: this rank's rows (its cells x width) -> every rank's, in data order.
+// Data-parallel training: this rank's rows -> every rank's, through the session's group.
+// [[Rcpp::export(rng = false)]]
+Rcpp::NumericMatrix mg_trainer_gather(SEXP ptr, Rcpp::NumericMatrix rows) {
+  const multigrade::Trainer& trainer = *session(ptr).trainer;
+  return gathered_rows(
+      rows, [&](const std::vector<float>& local, int64_t width) { return trainer.gather_cells(local, width); });
+}
+
+// Data-parallel inference: this rank's rows -> every rank's, through a group for this call.
 // [[Rcpp::export(rng = false)]]
 Rcpp::NumericMatrix mg_gather_cell_rows(Rcpp::List distributed, Rcpp::NumericMatrix rows) {
-  const int n = rows.nrow(), width = rows.ncol();
-  std::vector<float> local(static_cast<size_t>(n) * width);
-  for (int i = 0; i < n; ++i)
-    for (int d = 0; d < width; ++d) local[static_cast<size_t>(i) * width + d] = static_cast<float>(rows(i, d));
-  const std::vector<float> all =
-      multigrade::gather_cell_rows(multigrade::r::distributed_config(distributed), local, width);
-  return latent_matrix(static_cast<int64_t>(all.size()) / width, width, all);
+  const multigrade::DistributedConfig config = multigrade::r::distributed_config(distributed);
+  return gathered_rows(rows, [&](const std::vector<float>& local, int64_t width) {
+    return multigrade::gather_cell_rows(config, local, width);
+  });
 }
 
 // The session's state between epochs, as a list of plain vectors (R/checkpoints.R saves it).
