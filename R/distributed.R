@@ -225,15 +225,21 @@ shard_rows <- function(n, cluster) {
 }
 
 # Inference over the ranks of `cluster` (or alone): `compute(part, rows)` gets this rank's share
-# of `data` and the share's positions among all cells, and returns a list of cells x columns
-# matrices; every rank gets them for all cells, in data order (one gather for all of them).
-map_shards <- function(data, cluster, compute) {
+# of `data` and the share's positions among all cells, and returns a list of matrices with the
+# cells in their rows (or, `cells = "columns"`, in their columns); every rank gets them for all
+# cells, in data order (one gather for all of them). Alone, they are returned as computed.
+map_shards <- function(data, cluster, compute, cells = c("rows", "columns")) {
+    cells <- match.arg(cells)
     if (is.null(cluster) || cluster$world_size == 1L) return(compute(data, seq_along(data$cells)))
     parts <- compute(shard_data(data, cluster), shard_rows(length(data$cells), cluster))
+    if (cells == "columns") parts <- lapply(parts, t)
     widths <- vapply(parts, ncol, integer(1))
     all <- with_distributed_advice(mg_gather_cell_rows(unclass(cluster), do.call(cbind, parts)))
     ends <- cumsum(widths)
-    lapply(seq_along(parts), function(k) all[, seq.int(ends[k] - widths[k] + 1L, length.out = widths[k]), drop = FALSE])
+    gathered <- lapply(seq_along(parts), function(k) {
+        all[, seq.int(ends[k] - widths[k] + 1L, length.out = widths[k]), drop = FALSE]
+    })
+    if (cells == "columns") lapply(gathered, t) else gathered
 }
 
 check_cluster <- function(cluster, call = rlang::caller_env()) {

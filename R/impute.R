@@ -110,14 +110,14 @@ ImputeModality.list <- function(object, model, target, batch = NULL, continuous 
     data <- fill_unmeasured(data, model, device, n_threads)
     library <- imputation_library(library_size, data, model, target)
     decode_codes <- decoding_codes(decode_batch, model, length(data$cells))
-    # Cells x features matrices (the mean, then each quantile) of a share of the cells.
+    # Features x cells matrices (the mean, then each quantile) of a share of the cells.
     impute <- function(part, rows) {
         out <- with_memory_advice(mg_impute(model$config, model$weights, core_data(part), device, n_threads,
             match(target, names(model$modalities)), library[rows], as.integer(n_samples), as.double(probs), seed,
             lapply(decode_codes, function(codes) codes[rows]), value == "foreground_probability"), device)
-        lapply(c(list(out$mean), out$quantiles), t)
+        c(list(out$mean), out$quantiles)
     }
-    values <- lapply(map_shards(data, cluster, impute), t)
+    values <- map_shards(data, cluster, impute, cells = "columns")
     names_of <- list(model$modalities[[target]]$features, data$cells)
     imputed <- values[[1]]
     dimnames(imputed) <- names_of
