@@ -14,11 +14,7 @@ source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE)
 options(multigrade.verbose = FALSE)
 seeds <- seeds_argument()
 
-cite <- cite_split()
-d <- cite$d
-s <- cite$s
-ref_labels <- cite$ref_labels
-query_labels <- cite$query_labels
+use_cite_split()  # d, s, ref_labels, query_labels
 qm <- list(adt = d$mods$adt[, s$query])
 query_batch <- d$obs$batch[s$query]
 vote_accuracy <- function(reference, query, k) {

@@ -18,11 +18,7 @@ options(multigrade.verbose = FALSE)
 seeds <- seeds_argument()
 weights <- c(0, 0.25, 0.5, 0.75, 0.9, 1)
 
-cite <- cite_split()
-d <- cite$d
-s <- cite$s
-ref_labels <- cite$ref_labels
-query_labels <- cite$query_labels
+use_cite_split()  # d, s, ref_labels, query_labels
 
 vote <- function(nn, labels) apply(nn, 1, function(ix) majority(labels[ix]))
 neighbour_scale <- function(x) mean(FNN::get.knn(x, k = 15)$nn.dist[, 15])

@@ -16,11 +16,13 @@ seeds_argument <- function(default = 3L) {
     seq_len(if (length(args) >= 1) as.integer(args[1]) else default)
 }
 
-# The CITE split of the mapping scripts: reference donor s1d1, query donor s1d2, with both
-# sides' cell types.
-cite_split <- function() {
+# The CITE split of the mapping scripts (reference donor s1d1, query donor s1d2), defined in
+# the calling script as `d` (the dataset), `s` (the split) and `ref_labels`, `query_labels`
+# (both sides' cell types).
+use_cite_split <- function(envir = parent.frame()) {
     d <- load_datasets()$cite
     s <- split_donors(d)
     truth <- as.character(d$obs$cell_type)
-    list(d = d, s = s, ref_labels = truth[s$ref], query_labels = truth[s$query])
+    list2env(list(d = d, s = s, ref_labels = truth[s$ref], query_labels = truth[s$query]), envir = envir)
+    invisible(NULL)
 }

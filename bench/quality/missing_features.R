@@ -12,11 +12,7 @@ source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE)
 options(multigrade.verbose = FALSE)
 seeds <- seeds_argument()
 
-cite <- cite_split()
-d <- cite$d
-s <- cite$s
-ref_labels <- cite$ref_labels
-query_labels <- cite$query_labels
+use_cite_split()  # d, s, ref_labels, query_labels
 rna <- d$mods$rna
 set.seed(101)
 dropped <- sort(sample.int(nrow(rna), round(nrow(rna) / 4)))
